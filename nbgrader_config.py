@@ -1,0 +1,68 @@
+"""nbgrader settings for the Regularization + Optimization course.
+
+Everything nbgrader needs lives here, not in code: the autograder, the Makefile
+and the tests all run nbgrader against this file (they pass
+``--CourseDirectory.root`` when they work in a scratch copy).
+"""
+
+c = get_config()  # noqa: F821 (injected by traitlets)
+
+# --- the course -------------------------------------------------------------
+c.CourseDirectory.course_id = "regopt"
+c.CourseDirectory.root = "."
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+# Default sqlite gradebook at <root>/gradebook.db. Only the autograder's
+# coordinator writes it; set a PostgreSQL URL here for a shared course server:
+# c.CourseDirectory.db_url = "postgresql://user@host/regopt"
+
+# Assignments in teaching order. Due dates are set per term (see README).
+c.CourseDirectory.db_assignments = [
+    dict(name="regularization"),
+    dict(name="gradients"),
+    dict(name="optimizers"),
+    dict(name="linear_classifier"),
+]
+# Only notebooks are copied from source/<assignment>/ into release/.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.bak",
+]
+
+# --- what students see --------------------------------------------------------
+c.ClearSolutions.code_stub = {
+    "python": (
+        "# YOUR CODE HERE\n"
+        "raise NotImplementedError(\"Write this part, then run the check cell below it.\")"
+    ),
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.enforce_metadata = True
+c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
+c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+c.GenerateAssignment.create_assignment = True
+
+# --- grading ------------------------------------------------------------------
+# A student who deletes a test cell gets it back from the gradebook.
+c.OverwriteCells.add_missing_cells = True
+# Per-cell limit; the autograder adds a whole-notebook budget on top.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+c.Execute.allow_errors = True
+c.Execute.startup_timeout = 120
+c.ExecutePreprocessor.timeout = 60
+# Anything on stderr in a test cell costs all its points in nbgrader; warnings,
+# tqdm bars and logging are not wrong answers, so strip stderr before scoring.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"[\s\S]"
+# Keep huge outputs from bloating autograded notebooks and feedback.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+# Late submissions lose 10% of the assignment per started day, never below 0.
+c.AssignLatePenalties.plugin_class = "autograder.late.PercentPerDayPenalty"
+c.Autograde.create_student = True
+
+# --- validate -----------------------------------------------------------------
+c.Validator.validate_all = True
