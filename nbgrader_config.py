@@ -50,7 +50,6 @@ c.OverwriteCells.add_missing_cells = True
 # Per-cell limit; the autograder adds a whole-notebook budget on top.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
-c.Execute.allow_errors = True
 c.Execute.startup_timeout = 120
 c.ExecutePreprocessor.timeout = 60
 # Anything on stderr in a test cell costs all its points in nbgrader; warnings,
@@ -65,4 +64,5 @@ c.AssignLatePenalties.plugin_class = "autograder.late.PercentPerDayPenalty"
 c.Autograde.create_student = True
 
 # --- validate -----------------------------------------------------------------
-c.Validator.validate_all = True
+# Students see failures of test cells only; the course gates pass --Validator.validate_all=True
+c.Validator.validate_all = False
