@@ -77,3 +77,27 @@ def write(path, cells, title: str | None = None):
     nbformat.validate(nb)
     nbformat.write(nb, str(path))
     return nb
+
+
+# The first lines of every setup cell: find course_utils whether the course is
+# pip-installed (course repo, JupyterHub), unpacked from a student bundle (the
+# package sits next to the notebook's folder) or uploaded to Colab.
+SETUP_BOOTSTRAP = '''\
+import sys, pathlib
+try:
+    import course_utils
+except ModuleNotFoundError:
+    for _folder in [pathlib.Path.cwd(), *pathlib.Path.cwd().parents][:3]:
+        if (_folder / "course_utils" / "__init__.py").is_file():
+            sys.path.insert(0, str(_folder))
+            break
+    try:
+        import course_utils
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            "course_utils is not installed. In the course folder run `pip install -e .`; "
+            "from a student bundle run `pip install -r requirements.txt` in the bundle folder "
+            "and open the notebook from there; in Colab upload the bundle zip and run "
+            "`!unzip -o -q regopt-<assignment>.zip && pip install -q -r requirements.txt`."
+        ) from None
+'''
