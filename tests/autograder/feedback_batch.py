@@ -1,0 +1,161 @@
+"""A small synthetic assignment with canaries in its hidden tests, graded by the real nbgrader.
+
+Shared by the feedback, report, export and Gradescope tests. ``CANARY`` is
+planted in every hidden region (comment, string, identifier, printed output);
+it must never appear in anything a student can see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import nbformat
+
+from tests.helpers.nbgrader_course import REPO, ScratchCourse, solution_submission
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from tools.nbauthor import answer, code, md, setup, test  # noqa: E402
+
+# nbgrader shells out to `alembic` when it creates a gradebook: the venv's bin must be on PATH.
+_BIN = str(Path(sys.executable).parent)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+ASSIGNMENT = "toyassign"
+CANARY = "qz7canary"
+DUE = dt.datetime(2030, 1, 10, 12, 0, 0)
+HINT_ADD = "add looks like a - b: check the sign"
+HINT_SCALE = "scale adds k instead of multiplying by it"
+
+
+def source_notebook():
+    cells = [
+        md("# Toy assignment\nTwo functions, three check cells."),
+        setup("import math\nprint('setup ok')"),
+        answer("add", '''
+            def add(a, b):
+                """Return a + b."""
+                ### BEGIN SOLUTION
+                return a + b
+                ### END SOLUTION
+        '''),
+        test("test_add", f'''
+            assert add(0, 0) == 0, "add(0, 0) should be 0"
+            ### BEGIN HIDDEN TESTS
+            # {CANARY}_comment: the instructor's secret reasoning
+            {CANARY}_name = "{CANARY}_string"
+            print("{CANARY}_printed")
+            def _{CANARY}_oracle(a, b):
+                return a + b  # {CANARY}_oracle
+            if add(2, 3) == 2 - 3:
+                raise AssertionError("{HINT_ADD}")
+            assert add(2, 3) == _{CANARY}_oracle(2, 3), "add(2, 3) is wrong"
+            ### END HIDDEN TESTS
+        ''', points=2),
+        answer("scale", '''
+            def scale(x, k):
+                """Return x * k."""
+                ### BEGIN SOLUTION
+                return x * k
+                ### END SOLUTION
+        '''),
+        test("test_scale", f'''
+            assert scale(0, 5) == 0, "scale(0, 5) should be 0"
+            ### BEGIN HIDDEN TESTS
+            {CANARY}_table = [(2, 3, 6), (4, 5, 20)]  # {CANARY}_cases
+            for x, k, want in {CANARY}_table:
+                if scale(x, k) == x + k:
+                    raise AssertionError("{HINT_SCALE}")
+                assert scale(x, k) == want, f"scale({{x}}, {{k}}) should be {{want}}"
+            ### END HIDDEN TESTS
+        ''', points=3),
+        test("test_scale_visible", '''
+            assert scale(1, 1) == 1, "scale(1, 1) should be 1"
+            print("visible check passed")
+        ''', points=1),
+        code("print('demo:', add(1, 2))"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python", "version": "3.11"}
+    return nb
+
+
+def _replace(nb, grade_id, source):
+    for c in nb.cells:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+            c.source = source
+    return nb
+
+
+def submissions(course: ScratchCourse) -> dict:
+    """student id -> (notebook, timestamp or None). A mixed batch."""
+    src = course.source_nb(ASSIGNMENT)
+    release = nbformat.read(str(course.release_path(ASSIGNMENT)), as_version=4)
+    subs = {
+        "good": solution_submission(src),
+        "buggy_add": solution_submission(src, {"add": "def add(a, b):\n    return a - b\n"}),
+        "buggy_scale": solution_submission(src, {"scale": "def scale(x, k):\n    return x + k\n"}),
+        "blank": release,
+    }
+    # A student who prints the kernel's input history after the tests ran: it holds the hidden tests.
+    snoop = solution_submission(src)
+    snoop.cells.append(nbformat.v4.new_code_cell("print('\\n'.join(In))\nraise RuntimeError([s for s in In if 'HIDDEN' in s][0])"))
+    subs["snoop"] = snoop
+    subs["late"] = solution_submission(src)
+    stamps = {s: (DUE - dt.timedelta(hours=1)) for s in subs}
+    stamps["late"] = DUE + dt.timedelta(days=1, hours=3)   # two started days late
+    return {s: (nb, stamps[s]) for s, nb in subs.items()}
+
+
+def build_course(root: Path, students: dict | None = None) -> ScratchCourse:
+    """Scratch course with the toy assignment generated, its due date set, and the batch submitted."""
+    course = ScratchCourse(Path(root), [ASSIGNMENT], source_nbs={ASSIGNMENT: source_notebook()})
+    course.nbgrader("db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE.isoformat()} UTC")
+    course.generate(ASSIGNMENT)
+    for sid, (nb, stamp) in (students or submissions(course)).items():
+        course.submit(ASSIGNMENT, sid, nb)
+        if stamp is not None:
+            (course.root / "submitted" / sid / ASSIGNMENT / "timestamp.txt").write_text(
+                stamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+    return course
+
+
+_CACHE: dict = {}
+
+
+def graded_batch(tmp_path_factory) -> Path:
+    """Build and autograde the batch once per test process; returns the course root."""
+    if "root" not in _CACHE:
+        root = tmp_path_factory.mktemp("toy_course")
+        course = build_course(root)
+        course.autograde(ASSIGNMENT)
+        _CACHE["root"] = root
+    return _CACHE["root"]
+
+
+def files_under(root: Path):
+    return [p for p in Path(root).rglob("*") if p.is_file()]
+
+
+def leaks(text: str) -> list[str]:
+    """Places where the canary shows up, in the text or in any base64 blob inside it."""
+    import base64
+    import re
+
+    found = []
+    if CANARY in text:
+        i = text.index(CANARY)
+        found.append(text[max(0, i - 80): i + 80])
+    for blob in re.findall(r"[A-Za-z0-9+/]{40,}={0,2}", text):
+        try:
+            decoded = base64.b64decode(blob + "=" * (-len(blob) % 4), validate=False)
+        except Exception:
+            continue
+        if CANARY.encode() in decoded:
+            found.append(f"base64 blob {blob[:40]}...")
+    return found
