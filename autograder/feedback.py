@@ -325,10 +325,13 @@ def release_feedback(root: Path, assignment: str, students) -> tuple[list[str], 
         if not (d / "submission_secret.txt").exists() or not (d / "timestamp.txt").exists():
             skipped.append(sid)
     released = [s for s in students if s not in skipped]
+    # release_feedback reads every feedback folder of the assignment: exclude all the others
+    others = {p.parent.name for p in (root / cd.feedback_directory).glob(f"*/{assignment}")}
+    exclude = sorted((others - set(released)) | set(skipped))
     if released:
         args = [sys.executable, "-m", "nbgrader", "release_feedback", assignment]
-        if skipped:
-            args.append(f"--CourseDirectory.student_id_exclude={','.join(skipped)}")
+        if exclude:
+            args.append(f"--CourseDirectory.student_id_exclude={','.join(exclude)}")
         proc = subprocess.run(args, cwd=root, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"error: nbgrader release_feedback failed:\n{proc.stderr[-3000:]}")

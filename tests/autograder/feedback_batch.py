@@ -64,7 +64,7 @@ def source_notebook():
                 ### END SOLUTION
         '''),
         test("test_scale", f'''
-            assert scale(0, 5) == 0, "scale(0, 5) should be 0"
+            assert scale(2, 2) == 4, "scale(2, 2) should be 4"
             ### BEGIN HIDDEN TESTS
             {CANARY}_table = [(2, 3, 6), (4, 5, 20)]  # {CANARY}_cases
             for x, k, want in {CANARY}_table:
@@ -122,6 +122,10 @@ def build_course(root: Path, students: dict | None = None) -> ScratchCourse:
         if stamp is not None:
             (course.root / "submitted" / sid / ASSIGNMENT / "timestamp.txt").write_text(
                 stamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
+    # "good" came through `nbgrader submit`, which leaves a secret that release_feedback needs.
+    good = course.root / "submitted" / "good" / ASSIGNMENT
+    if good.exists():
+        (good / "submission_secret.txt").write_text("0123456789abcdef" * 8)
     return course
 
 
