@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import socket
@@ -88,6 +89,20 @@ def test_env_vars_pick_url_md5_and_folder(tmp_path, server, batches, archive, mo
     assert (tmp_path / "data" / cifar10.CACHE_SUBDIR / "X_train.npy").is_file()
     assert (tmp_path / "data" / cifar10.ARCHIVE_NAME).read_bytes() == archive
     assert cifar10.data_dir() == tmp_path / "data"
+
+
+@pytest.mark.parametrize("protocol", [2, 4])
+def test_pickle_flavours_load_without_warnings(tmp_path, batches, protocol):
+    import warnings
+
+    blob = archive_bytes(batches, protocol=protocol)
+    if protocol == 2:
+        assert b"numpy.core.multiarray" in gzip.decompress(blob), "the legacy module name is exercised"
+    (tmp_path / cifar10.ARCHIVE_NAME).write_bytes(blob)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning on stderr would cost a notebook cell its points
+        got = load_cifar10_arrays(cache_dir=tmp_path, md5=md5(blob), download=False)
+    _assert_same(got, expected_arrays(batches))
 
 
 def test_default_folder_and_official_constants(monkeypatch, tmp_path):
