@@ -233,7 +233,10 @@ def load_results(root: Path, assignment: str) -> list[StudentResult]:
         r = results.get(sid) or StudentResult(sid, assignment)
         entry = summary.get(sid, {})
         rjson = _read_json(grades_dir / "results" / f"{sid}.json") or {}
-        if not r.tests and rjson.get("tests"):
+        rstatus = (rjson.get("extra_data") or {}).get("status") or entry.get("status")
+        # The gradebook is authoritative (manual grades made after the run win), except when the grade
+        # run did not grade the notebook: then its results (zeros with a reason) describe the submission.
+        if rjson.get("tests") and (not r.tests or (rstatus and rstatus != "graded")):
             r.tests = _results_json_tests(rjson)
             r.score = sum(t.score for t in r.tests)
             r.max_score = sum(t.max_score for t in r.tests)
@@ -251,12 +254,15 @@ def load_results(root: Path, assignment: str) -> list[StudentResult]:
                 t.message = msgs.get(t.name, "") or t.message
             else:
                 t.message = ""
-        status = entry.get("status")
+        status = entry.get("status") or rstatus
         if status:
             r.status = str(status)
         elif not r.tests:
             r.status = "missing"
-        r.reason = str(entry.get("reason") or entry.get("error") or entry.get("message") or "")
+        r.reason = str(entry.get("reason") or entry.get("error") or entry.get("message")
+                       or (rjson.get("extra_data") or {}).get("reason") or "")
+        if not r.late_penalty and (rjson.get("extra_data") or {}).get("late_penalty"):
+            r.late_penalty = float(rjson["extra_data"]["late_penalty"])
         r.grading_seconds = _seconds(entry)
         if r.grading_seconds is None and isinstance(rjson.get("execution_time"), (int, float)):
             r.grading_seconds = float(rjson["execution_time"])
