@@ -331,12 +331,17 @@ def _ensure_writable(root: Path) -> None:
 
 
 def _download(url: str, md5: str, root: Path, progress: bool) -> Path:
-    """Fetch ``url`` into a temporary file in ``root``; rename it to the archive name once its MD5 matches."""
+    """Fetch ``url`` into a temporary file in ``root`` and return it once its MD5 matches.
+
+    The caller reads (and deletes, or renames) that private file, so two notebooks
+    downloading at once never read each other's half-written or deleted archive.
+    """
     from tqdm.auto import tqdm
 
     target = root / ARCHIVE_NAME
     fd, tmp_name = tempfile.mkstemp(prefix=".cifar-10-python.", suffix=".part", dir=root)
     tmp = Path(tmp_name)
+    ok = False
     try:
         h = hashlib.md5(usedforsecurity=False)
         received = 0
@@ -373,6 +378,11 @@ def _download(url: str, md5: str, root: Path, progress: bool) -> Path:
             raise DownloadError(
                 f"could not download CIFAR-10 from {url} ({reason}); are you offline? {_offline_hint(root)}."
             ) from None
+        except OSError as exc:  # writing the file: disk full, quota, folder removed
+            raise CacheDirError(
+                f"could not save the CIFAR-10 download into {root} ({exc.strerror or exc}). "
+                f"Free some disk space or `export {DATA_DIR_ENV}=/some/other/folder`, then run again."
+            ) from None
         if total is not None and received != total:
             raise DownloadError(
                 f"the CIFAR-10 download from {url} was cut off after {received} of {total} bytes. "
@@ -385,13 +395,11 @@ def _download(url: str, md5: str, root: Path, progress: bool) -> Path:
                 f"(a damaged transfer or a different file). It was deleted; run again to retry. "
                 f"If it keeps failing, download the archive by hand and copy it to {target}."
             )
-        os.replace(tmp, target)
-        return target
+        ok = True
+        return tmp
     finally:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
+        if not ok:
+            tmp.unlink(missing_ok=True)
 
 
 # --- public entry point -------------------------------------------------------
@@ -445,14 +453,28 @@ def load_cifar10_arrays(cache_dir=None, url: str | None = None, md5: str | None 
         archive = _download(url, md5, root, progress)
         downloaded = True
 
-    arrays = read_archive(archive)
     try:
-        _write_cache(folder, arrays, md5)
-    except OSError as exc:
-        raise CacheDirError(
-            f"could not write the CIFAR-10 cache into {root} ({exc.strerror or exc}). "
-            f"Free some disk space or `export {DATA_DIR_ENV}=/some/other/folder`, then run again."
-        ) from None
-    if downloaded and not keep_archive:
-        archive.unlink(missing_ok=True)
+        try:
+            arrays = read_archive(archive)
+        except CorruptArchiveError as exc:
+            if not downloaded:
+                raise
+            detail = str(exc).split(" Delete it")[0].replace(str(archive), "the download")
+            raise CorruptArchiveError(
+                f"the file downloaded from {url} matches MD5 {md5} but is damaged or not the CIFAR-10 python archive "
+                f"({detail}). It was deleted. If you set {URL_ENV} or {MD5_ENV}, check them; otherwise run again."
+            ) from None
+        try:
+            _write_cache(folder, arrays, md5)
+        except OSError as exc:
+            raise CacheDirError(
+                f"could not write the CIFAR-10 cache into {root} ({exc.strerror or exc}). "
+                f"Free some disk space or `export {DATA_DIR_ENV}=/some/other/folder`, then run again."
+            ) from None
+        del arrays
+        if downloaded and keep_archive:
+            os.replace(archive, root / ARCHIVE_NAME)
+    finally:
+        if downloaded:
+            archive.unlink(missing_ok=True)
     return _load_cache(folder, md5, mmap, verify)

@@ -142,7 +142,8 @@ def test_cut_archive_whose_md5_matches_is_reported_damaged(tmp_path, server, arc
     server.routes["/c.tgz"] = (cut, "ok")
     with pytest.raises(CorruptArchiveError) as info:
         load_cifar10_arrays(cache_dir=tmp_path, url=server.url("/c.tgz"), md5=md5(cut), progress=False)
-    assert "damaged" in str(info.value) and "rm " in str(info.value)
+    msg = str(info.value)
+    assert "damaged" in msg and "deleted" in msg and cifar10.URL_ENV in msg and ".part" not in msg
     assert not (tmp_path / cifar10.CACHE_SUBDIR).exists()
     assert _leftovers(tmp_path) == []
 
@@ -348,3 +349,53 @@ def test_malicious_pickle_is_refused(tmp_path):
     (tmp_path / cifar10.ARCHIVE_NAME).write_bytes(data)
     with pytest.raises(CorruptArchiveError, match="unexpected object"):
         load_cifar10_arrays(cache_dir=tmp_path, md5=md5(data), download=False)
+
+
+def test_disk_full_during_download(tmp_path, server, archive, monkeypatch):
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    monkeypatch.setattr(cifar10.os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode)))
+    server.routes["/c.tgz"] = (archive, "ok")
+    with pytest.raises(CacheDirError, match="No space left on device"):
+        load_cifar10_arrays(cache_dir=tmp_path, url=server.url("/c.tgz"), md5=md5(archive), progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_loaders_at_once_share_one_cache(tmp_path, server, batches, archive):
+    import threading
+
+    server.routes["/c.tgz"] = (archive, "ok")
+    results, errors = [None, None], []
+
+    def run(i):
+        try:
+            results[i] = load_cifar10_arrays(cache_dir=tmp_path, url=server.url("/c.tgz"), md5=md5(archive), progress=False)
+        except Exception as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    want = expected_arrays(batches)
+    for got in results:
+        _assert_same(got, want)
+    assert _leftovers(tmp_path) == [] and not (tmp_path / cifar10.ARCHIVE_NAME).exists()
