@@ -59,18 +59,28 @@ def preprocess(X, *, mean=None, scale=True, subtract_mean=True, bias_trick=True,
     ``X`` is uint8 of shape (N, H, W, C). Returns ``(X_float64 ndarray, mean)``:
     pass the returned training mean when preprocessing val/test/dev splits.
     """
-    X = np.asarray(X, dtype=np.float64)
-    if scale:
-        X = X / 255.0
+    # one float64 buffer, filled and updated in place: CIFAR-10's training split
+    # is 1.2 GB in float64, so every temporary copy counts
+    X = np.asarray(X)
+    n = X.shape[0]
     if flatten:
-        X = X.reshape(X.shape[0], -1)
+        X = X.reshape(n, -1)
+    if bias_trick:
+        if X.ndim != 2:
+            raise ValueError(f"bias_trick needs flattened rows (flatten=True); got shape {X.shape}")
+        out = np.empty((n, X.shape[1] + 1), dtype=np.float64)
+        out[:, -1] = 1.0
+        body = out[:, :-1]
+        body[...] = X
+    else:
+        out = body = np.array(X, dtype=np.float64)
+    if scale:
+        body /= 255.0
     if subtract_mean:
         if mean is None:
-            mean = X.mean(axis=0)
-        X = X - mean
-    if bias_trick:
-        X = np.hstack([X, np.ones((X.shape[0], 1))])
-    return X, mean
+            mean = body.mean(axis=0)
+        body -= mean
+    return out, mean
 
 
 def split_indices(n: int, sizes, seed: int = 0):

@@ -134,6 +134,15 @@ def test_preprocess_pipeline():
     assert kept.shape == (2, 2, 1, 1) and kept.max() == 255
 
 
+def test_preprocess_leaves_input_alone_and_rejects_unflattened_bias():
+    X = np.full((3, 2, 2, 1), 255.0)
+    for kw in ({}, {"bias_trick": False}):
+        preprocess(X, **kw)
+        assert np.all(X == 255.0), "the caller's array must not be modified in place"
+    with pytest.raises(ValueError, match="flatten=True"):
+        preprocess(X, flatten=False)
+
+
 def test_split_indices_properties():
     tr, va, te, dv = split_indices(100, (50, 20, 30, 10), seed=3)
     assert len(tr) == 50 and len(va) == 20 and len(te) == 30 and len(dv) == 10
