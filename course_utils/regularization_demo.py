@@ -320,7 +320,7 @@ class Overfit1DDemo:
         _plot_points_1d(ax, self.problem)
         cliff = self.problem.model(self.reg_grid[0])
         ax.plot(cliff["xs"], cliff["p1"], color="0.6", lw=1, ls="--", label=f"λ = {self.reg_grid[0]:.0e}")
-        ax.plot(d["xs"], d["p1"], color="tab:red", lw=2.5, label=f"λ = {d['reg']:.1e}")
+        ax.plot(d["xs"], d["p1"], color="tab:red", lw=2.5, label=f"λ = {d['reg']:.1e}", gid="model")
         ax.axvline(d["boundary"], color="tab:red", lw=0.8, ls=":")
         ax.legend(loc="upper left", fontsize=8)
         ax.set_title(f"train acc {d['train_acc']:.0%}, held-out acc {d['test_acc']:.0%}, "
@@ -522,7 +522,7 @@ class Toy2DDemo:
         w = d["W"][:, 1]
         idx = np.arange(len(w))
         zero = np.abs(w) <= ZERO_TOL
-        ax2.bar(idx, w, color=np.where(w >= 0, "tab:red", "tab:blue"))
+        ax2.bar(idx, w, color=np.where(w >= 0, "tab:red", "tab:blue"), gid="weights")
         ax2.plot(idx[zero], np.zeros(zero.sum()), "kx", ms=5, label="exactly 0")
         ax2.axhline(0, color="k", lw=0.5)
         ax2.set_xticks(idx, d["feature_names"], rotation=90, fontsize=7)
