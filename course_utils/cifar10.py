@@ -404,8 +404,8 @@ def _download(url: str, md5: str, root: Path, progress: bool) -> Path:
 
 # --- public entry point -------------------------------------------------------
 
-def load_cifar10_arrays(cache_dir=None, url: str | None = None, md5: str | None = None, download: bool = True,
-                        *, mmap: bool = True, verify: bool = False, keep_archive: bool = False,
+def load_cifar10_arrays(cache_dir=None, url: str | None = None, download: bool = True, *,
+                        md5: str | None = None, mmap: bool = True, verify: bool = False, keep_archive: bool = False,
                         progress: bool = True):
     """CIFAR-10 as ``(X_train, y_train, X_test, y_test)``.
 
