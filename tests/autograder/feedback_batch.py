@@ -117,7 +117,7 @@ def build_course(root: Path, students: dict | None = None) -> ScratchCourse:
     course = ScratchCourse(Path(root), [ASSIGNMENT], source_nbs={ASSIGNMENT: source_notebook()})
     course.nbgrader("db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE.isoformat()} UTC")
     course.generate(ASSIGNMENT)
-    for sid, (nb, stamp) in (students or submissions(course)).items():
+    for sid, (nb, stamp) in (submissions(course) if students is None else students).items():
         course.submit(ASSIGNMENT, sid, nb)
         if stamp is not None:
             (course.root / "submitted" / sid / ASSIGNMENT / "timestamp.txt").write_text(
