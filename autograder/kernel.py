@@ -1,0 +1,86 @@
+"""How a student kernel is launched: the one seam the sandbox plugs into.
+
+Everything about the process that runs student code lives here: its
+environment, its command line and its transport. The grader calls
+:func:`grading_kernel_manager_class` and nbclient does the rest.
+
+- Transport is IPC (unix sockets in the task's private ``ipc_dir``), so parallel
+  kernels never race for TCP ports and a kernel can later run without a network
+  namespace.
+- :func:`wrap_kernel_command` receives the final kernel argv together with the
+  only two folders the kernel needs (its working directory and ``ipc_dir``); it
+  returns the argv unchanged today. A sandbox (bubblewrap) replaces it and
+  reports itself through :func:`sandbox_description`.
+- The kernel's pid is written to ``ipc_dir/kernel.pid`` so the grader can kill a
+  kernel that outlives its notebook budget (jupyter_client starts kernels in
+  their own session, out of reach of a process-group kill).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+#: Variables forced in every student kernel.
+KERNEL_ENV = {
+    "COURSE_HEADLESS": "1",
+    "MPLBACKEND": "Agg",
+    # One BLAS/OpenMP thread per kernel: N workers on N cores, no oversubscription.
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "PYTHONWARNINGS": "ignore::DeprecationWarning",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+#: Course settings passed through from the TA's environment when set.
+PASSTHROUGH_DEFAULTS = {"COURSE_DATASET": "digits", "COURSE_DEVICE": "cpu"}
+
+
+def kernel_env(base: dict | None = None) -> dict:
+    """The environment of the grading process and of the student kernel."""
+    env = dict(os.environ if base is None else base)
+    for key, default in PASSTHROUGH_DEFAULTS.items():
+        env.setdefault(key, default)
+    env.update(KERNEL_ENV)
+    return env
+
+
+def wrap_kernel_command(cmd: list[str], workdir: str | None, ipc_dir: str) -> list[str]:
+    """Return the argv that actually runs the kernel (sandbox seam: identity today)."""
+    return list(cmd)
+
+
+def sandbox_description() -> str | None:
+    """A short description of the sandbox in use, or None when kernels run unsandboxed."""
+    return None
+
+
+def grading_kernel_manager_class(ipc_dir: str | os.PathLike):
+    """A KernelManager class bound to one grading task's private ``ipc_dir``."""
+    ipc = Path(ipc_dir)
+    ipc.mkdir(parents=True, exist_ok=True)
+
+    class GradingKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = str(ipc / "k")
+            self.connection_file = str(ipc / "kernel.json")
+
+        async def _async_pre_start_kernel(self, **kw):
+            cmd, kw = await super()._async_pre_start_kernel(**kw)
+            env = kw.get("env") or dict(os.environ)
+            kw["env"] = kernel_env(env)
+            return wrap_kernel_command(cmd, kw.get("cwd"), str(ipc)), kw
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+            pid = getattr(self.provisioner, "pid", None)
+            if pid:
+                (ipc / "kernel.pid").write_text(str(pid))
+
+    return GradingKernelManager
