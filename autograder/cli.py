@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .kernel import ensure_tool_path
+
+    ensure_tool_path()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.course_dir and getattr(args, "root", None) == ".":

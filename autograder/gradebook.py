@@ -20,6 +20,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from .kernel import ensure_tool_path
+
 
 class CourseError(Exception):
     """A problem with the course folder; the message says how to fix it."""
@@ -29,6 +31,7 @@ class Course:
     """A course folder: its nbgrader config, gradebook URL and standard folders."""
 
     def __init__(self, root, db_url: str | None = None):
+        ensure_tool_path()
         self.root = Path(root).resolve()
         cfg_file = self.root / "nbgrader_config.py"
         if not cfg_file.exists():

@@ -19,6 +19,7 @@ environment, its command line and its transport. The grader calls
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -38,6 +39,13 @@ KERNEL_ENV = {
 }
 #: Course settings passed through from the TA's environment when set.
 PASSTHROUGH_DEFAULTS = {"COURSE_DATASET": "digits", "COURSE_DEVICE": "cpu"}
+
+
+def ensure_tool_path() -> None:
+    """Put this interpreter's bin folder on PATH: nbgrader shells out to ``alembic``."""
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
 def kernel_env(base: dict | None = None) -> dict:

@@ -1,0 +1,131 @@
+"""Regenerate ``release/`` from ``source/`` and check that it is in sync and clean.
+
+``generate_release`` runs nbgrader's ``generate_assignment`` with a scratch
+gradebook (the course gradebook is left alone; ``grade`` builds the rows it
+needs from ``source/``). ``check_release`` regenerates into a scratch folder,
+compares files, cell types, sources and metadata with the committed
+``release/``, and scans ``release/`` for solution and hidden-test markers and
+for lines that only exist inside solution or hidden-test regions.
+
+Issue 11 (instructor release flow) extends this with the full course gates.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from .kernel import ensure_tool_path
+
+ASSIGNMENTS = ["regularization", "gradients", "optimizers", "linear_classifier"]
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+_REGION = re.compile(r"^[ \t]*### BEGIN (SOLUTION|HIDDEN TESTS)[^\n]*\n(.*?)^[ \t]*### END \1", re.S | re.M)
+
+
+class ReleaseError(Exception):
+    pass
+
+
+def available(root: Path, assignments=None) -> tuple[list, list]:
+    """(assignments with a source notebook, requested ones without)."""
+    wanted = list(assignments or ASSIGNMENTS)
+    have = [a for a in wanted if (root / "source" / a / f"{a}.ipynb").exists()]
+    return have, [a for a in wanted if a not in have]
+
+
+def _nbgrader_generate(course_root: Path, assignment: str, db_dir: Path) -> None:
+    ensure_tool_path()
+    db = db_dir / f"gb-{assignment}.db"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
+         f"--CourseDirectory.root={course_root}", f"--CourseDirectory.db_url=sqlite:///{db}"],
+        cwd=course_root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n{tail}")
+
+
+def generate_release(root, assignments=None, log=print) -> list:
+    root = Path(root).resolve()
+    have, missing = available(root, assignments)
+    for a in missing:
+        log(f"skip {a}: no source/{a}/{a}.ipynb yet")
+    with tempfile.TemporaryDirectory(prefix="autograder-release-") as tmp:
+        for a in have:
+            _nbgrader_generate(root, a, Path(tmp))
+            log(f"release/{a}/ regenerated from source/{a}/")
+    return have
+
+
+def _files(folder: Path) -> list:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+
+
+def secret_lines(source_nb, visible_text: str) -> set:
+    """Lines that exist only inside solution / hidden-test regions of the source."""
+    secrets = set()
+    for cell in source_nb.cells:
+        for m in _REGION.finditer(cell.source):
+            for line in m.group(2).splitlines():
+                s = line.strip()
+                if len(s) >= 20 and not s.startswith("#") and s not in visible_text:
+                    secrets.add(s)
+    return secrets
+
+
+def check_release(root, assignments=None) -> list:
+    """Problems found (empty list: release/ is in sync and clean)."""
+    root = Path(root).resolve()
+    have, missing = available(root, assignments)
+    problems = []
+    if assignments:
+        problems += [f"{a}: no source/{a}/{a}.ipynb" for a in missing]
+    for a in have:
+        committed_dir = root / "release" / a
+        if not committed_dir.is_dir():
+            problems.append(f"{a}: release/{a}/ is missing")
+            continue
+        with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
+            tmp = Path(tmp)
+            shutil.copy(root / "nbgrader_config.py", tmp / "nbgrader_config.py")
+            shutil.copytree(root / "source" / a, tmp / "source" / a,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+            try:
+                _nbgrader_generate(tmp, a, tmp)
+            except ReleaseError as e:
+                problems.append(f"{a}: {e}")
+                continue
+            fresh_dir = tmp / "release" / a
+            if _files(fresh_dir) != _files(committed_dir):
+                problems.append(f"{a}: files differ: generated {_files(fresh_dir)}, committed {_files(committed_dir)}")
+            for name in _files(fresh_dir):
+                if not name.endswith(".ipynb") or not (committed_dir / name).exists():
+                    continue
+                fresh = nbformat.read(str(fresh_dir / name), as_version=4)
+                committed = nbformat.read(str(committed_dir / name), as_version=4)
+                if len(fresh.cells) != len(committed.cells):
+                    problems.append(f"{a}/{name}: {len(committed.cells)} cells committed, {len(fresh.cells)} generated")
+                    continue
+                for i, (x, y) in enumerate(zip(fresh.cells, committed.cells)):
+                    if x.cell_type != y.cell_type or x.source != y.source or x.metadata != y.metadata:
+                        problems.append(f"{a}/{name}: cell {i} differs from a fresh generate_assignment")
+                        break
+        src = nbformat.read(str(root / "source" / a / f"{a}.ipynb"), as_version=4)
+        texts = {n: (committed_dir / n).read_text(errors="replace") for n in _files(committed_dir)}
+        all_text = "\n".join(texts.values())
+        for n, text in texts.items():
+            for marker in MARKERS:
+                if marker in text:
+                    problems.append(f"{a}/{n}: contains {marker!r} (solution or hidden tests leaked)")
+        visible = "\n".join(_REGION.sub("", c.source) for c in src.cells)
+        leaked = sorted(s for s in secret_lines(src, visible) if s in all_text)
+        if leaked:
+            problems.append(f"{a}: {len(leaked)} solution/hidden-test line(s) appear in release/, e.g. {leaked[0][:80]!r}")
+    return problems
