@@ -57,14 +57,18 @@ def kernel_env(base: dict | None = None) -> dict:
     return env
 
 
-def wrap_kernel_command(cmd: list[str], workdir: str | None, ipc_dir: str) -> list[str]:
-    """Return the argv that actually runs the kernel (sandbox seam: identity today)."""
-    return list(cmd)
+def wrap_kernel_command(cmd: list[str], workdir: str | None, ipc_dir: str, env: dict | None = None) -> list[str]:
+    """Return the argv that actually runs the kernel: bubblewrap around it where possible (autograder.sandbox)."""
+    from . import sandbox
+
+    return sandbox.wrap(cmd, workdir, ipc_dir, env)
 
 
-def sandbox_description() -> str | None:
-    """A short description of the sandbox in use, or None when kernels run unsandboxed."""
-    return None
+def sandbox_description() -> str:
+    """The sandbox in use, or a line starting with "UNSANDBOXED:" that says why not (autograder.sandbox)."""
+    from . import sandbox
+
+    return sandbox.description()
 
 
 def grading_kernel_manager_class(ipc_dir: str | os.PathLike):
@@ -83,7 +87,14 @@ def grading_kernel_manager_class(ipc_dir: str | os.PathLike):
             cmd, kw = await super()._async_pre_start_kernel(**kw)
             env = kw.get("env") or dict(os.environ)
             kw["env"] = kernel_env(env)
-            return wrap_kernel_command(cmd, kw.get("cwd"), str(ipc)), kw
+            wrapped = wrap_kernel_command(cmd, kw.get("cwd"), str(ipc), kw["env"])
+            if wrapped != cmd:  # sandboxed (autograder.sandbox)
+                from . import sandbox
+
+                kw["env"] = sandbox.sandboxed_env(kw["env"])
+                # Signals sent to bwrap do not reach a kernel in its own session: interrupt by message.
+                self.kernel_spec.interrupt_mode = "message"
+            return wrapped, kw
 
         async def _async_launch_kernel(self, kernel_cmd, **kw):
             await super()._async_launch_kernel(kernel_cmd, **kw)
