@@ -23,6 +23,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Unicode
 
 from . import kernel as _kernel
+from .integrity import IntegrityExecuteMixin
 
 TIMEOUT_ENAME = "CellTimeoutError"
 BUDGET_ENAME = "NotebookTimeout"
@@ -33,9 +34,11 @@ def _error(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-class BudgetedExecute(Execute):
+class BudgetedExecute(IntegrityExecuteMixin, Execute):
     """nbgrader's Execute with a whole-notebook budget and dead-kernel handling.
 
+    IntegrityExecuteMixin (autograder.integrity) scores a test cell 0 when the
+    kernel's execute_reply is not ok, and caps outputs as they arrive.
     Each cell gets ``min(per-cell timeout, what is left of the budget)``. Cells
     that never ran (budget spent, kernel dead) get an error output, so nbgrader
     scores their tests 0 instead of full marks for a cell without errors; cells
@@ -146,6 +149,10 @@ def run(job: dict) -> dict:
     os.environ.update(_kernel.kernel_env())
     os.environ["AUTOGRADER_IPC_DIR"] = job["ipc_dir"]
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    if "Sandbox" in cfg:  # c.Sandbox.* limits for the kernels (autograder.sandbox)
+        from . import sandbox
+
+        sandbox.configure(dict(cfg.Sandbox))
     db_url = f"sqlite:///{root / 'gradebook.db'}"
     cfg.CourseDirectory.root = str(root)
     cfg.CourseDirectory.db_url = db_url

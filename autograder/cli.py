@@ -60,7 +60,7 @@ def print_summary(summary: dict, title: str | None = None) -> None:
     for col, kw in (("student", {}), ("status", {}), ("score", {"justify": "right"}),
                     ("time (s)", {"justify": "right"}), ("note", {"overflow": "fold"})):
         table.add_column(col, **kw)
-    colors = {"graded": "green", "timed_out": "yellow", "kernel_died": "red", "unreadable_notebook": "red",
+    colors = {"graded": "green", "flagged": "magenta", "timed_out": "yellow", "kernel_died": "red", "unreadable_notebook": "red",
               "missing": "dim", "error": "bold red"}
     for sid, s in summary["students"].items():
         note = s.get("reason") or ""
@@ -75,6 +75,8 @@ def print_summary(summary: dict, title: str | None = None) -> None:
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("counts", {}).items()))
     out = summary.get("output_dir")
     console.print(f"{counts}. Wall time {summary.get('wall_seconds', 0):.1f} s.")
+    if summary.get("sandbox"):
+        console.print(f"Student kernels: {summary['sandbox']}", markup=False)
     if out:
         console.print(f"Outputs: {out}/grades.csv, {out}/results/<student>.json, {out}/summary.json; "
                       "nbgrader gradebook and autograded/ updated.")

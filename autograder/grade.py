@@ -21,10 +21,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import gradebook as gbmod
-from . import outputs
+from . import integrity, outputs
+from .kernel import sandbox_description
 from .worker import GradeTask, grade_submission, submission_digest
 
-RESUMABLE = {"graded", "timed_out", "kernel_died", "unreadable_notebook"}
+RESUMABLE = {"graded", "flagged", "timed_out", "kernel_died", "unreadable_notebook"}
 MAX_EXTRA_FILE = 20_000_000
 
 
@@ -75,6 +76,8 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
 
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
         template = gbmod.export_assignment(course, assignment, Path(tmp) / "gradebook.db")
+        # instructor cell ids: demo cells are left out of the graded run (autograder.integrity)
+        templates = {name: integrity.template_info(course.root, assignment, name) for name in masters}
         tasks, skipped = [], []
         for sid in plan_students(course, assignment, students):
             folder = course.path("submitted", sid, assignment)
@@ -88,7 +91,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
             tasks.append(GradeTask(assignment=assignment, student=sid, notebooks=nbs, masters=masters,
                                    template_db=template, config_text=course.config_text, timestamp=ts,
                                    extra_files=extra, cell_timeout=cell_timeout, notebook_budget=notebook_budget,
-                                   submission_sha256=digest, launch=launch))
+                                   submission_sha256=digest, launch=launch, templates=templates))
         if skipped:
             log(f"skipping {len(skipped)} student(s) already graded with the same submission "
                 f"(use --force to regrade): {', '.join(skipped[:10])}{' ...' if len(skipped) > 10 else ''}")
@@ -109,6 +112,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
                 if bar is not None:
                     bar.close()
     run_info = {"workers": workers if not scheduler else None, "scheduler": scheduler,
+                "sandbox": sandbox_description() if not scheduler else "see each student's results (Dask workers)",
                 "graded_now": sorted(r["student"] for r in results), "skipped": skipped,
                 "wall_seconds": round(time.monotonic() - t_start, 3),
                 "cell_timeout": cell_timeout, "notebook_budget": notebook_budget,

@@ -53,6 +53,7 @@ def results_json(result: dict, visibility: str = DEFAULT_VISIBILITY) -> dict:
             "late_penalty": sum((result.get("late_penalties") or {}).values()),
             "timestamp": result.get("timestamp"), "cell_seconds": result.get("cell_seconds"),
             "submission_sha256": result.get("submission_sha256"), "sandbox": result.get("sandbox"),
+            "policy": result.get("policy", []), "integrity": result.get("integrity", {}),
             "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
     }
@@ -106,6 +107,7 @@ def write_tables(out_dir: Path, assignment: str, test_names: list, run_info: dic
         students[sid] = {"status": x["status"], "reason": x.get("reason"), "score": r["score"],
                          "max_score": x["max_score"], "seconds": r.get("execution_time"),
                          "cell_seconds": x.get("cell_seconds"), "repairs": x.get("repairs", []),
+                         "sandbox": x.get("sandbox"), "flags": sorted({f["rule"] for f in x.get("policy") or []}),
                          "graded_at": x.get("graded_at")}
     summary = {"assignment": assignment, "tests": test_names, "counts": counts, **run_info, "students": students}
     summary_path = Path(out_dir) / "summary.json"

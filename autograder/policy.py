@@ -71,7 +71,6 @@ FORBIDDEN_CALLS = {
     "compile": ("obfuscation", "calls compile"), "__import__": ("obfuscation", "calls __import__"),
     "globals": ("introspection", "calls globals()"), "locals": ("introspection", "calls locals()"),
     "vars": ("introspection", "calls vars()"), "breakpoint": ("introspection", "calls breakpoint()"),
-    "get_ipython": ("ipython_hook", "calls get_ipython() (kernel hooks)"),
 }
 #: Attributes whose use is a hook or an escape, whatever object they are read from.
 FORBIDDEN_ATTRS = {

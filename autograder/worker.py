@@ -31,10 +31,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import integrity
 from . import kernel as _kernel
 from .repair import UnreadableNotebook, repair_notebook
 
-STATUSES = ("graded", "timed_out", "kernel_died", "unreadable_notebook", "missing", "error")
+STATUSES = ("graded", "flagged", "timed_out", "kernel_died", "unreadable_notebook", "missing", "error")
 #: Seconds allowed on top of the notebook budget for nbgrader and kernel start-up.
 STARTUP_GRACE = 90.0
 MAX_MESSAGE = 1500
@@ -54,6 +55,7 @@ class GradeTask:
     notebook_budget: float = 600.0
     submission_sha256: str = ""
     launch: str = "auto"                 # "auto" | "forkserver" | "subprocess"
+    templates: dict = field(default_factory=dict)  # notebook -> autograder.integrity.template_info
 
 
 def submission_digest(notebooks: dict, timestamp: str | None) -> str:
@@ -202,15 +204,20 @@ def _fallback(status: str, reason: str | None) -> str:
 def grade_submission(task: GradeTask) -> dict:
     """Grade one submission; never raises (any failure becomes a status)."""
     t0 = time.monotonic()
+    prep: dict = {}
     try:
-        out = _grade(task)
+        out = _grade(task, prep)
     except Exception as e:  # noqa: BLE001 (the batch must go on)
         out = _result(task, "error", f"{type(e).__name__}: {e}")
+    # Policy findings void the tests they attack, whatever the run produced (autograder.integrity).
+    out["integrity"] = prep.get("integrity", {})
+    functions = {m["name"] for cells in task.masters.values() for m in cells if m["kind"] == "answer"}
+    integrity.apply_policy(out, prep.get("policy", []), functions)
     out["time"] = round(time.monotonic() - t0, 3)
     return out
 
 
-def _grade(task: GradeTask) -> dict:
+def _grade(task: GradeTask, prep: dict) -> dict:
     if not any(v is not None for v in task.notebooks.values()):
         return _result(task, "missing", "no notebook submitted")
     repairs: list[str] = []
@@ -224,6 +231,13 @@ def _grade(task: GradeTask) -> dict:
         except UnreadableNotebook as e:
             return _result(task, "unreadable_notebook", str(e), repairs=repairs)
         repairs.extend(notes if len(task.notebooks) == 1 else [f"{name}: {n}" for n in notes])
+        # Run only student-authored code + locked cells; scan the student's code (autograder.integrity).
+        repaired[name], student_cells, info = integrity.graded_notebook(
+            repaired[name], task.masters.get(name, []), task.templates.get(name, {}))
+        scan = integrity.scan_submission(student_cells, task.masters.get(name, []))
+        prep.setdefault("policy", []).extend(
+            dict(f.as_dict(), notebook=name) for f in scan.findings)
+        prep.setdefault("integrity", {})[name] = dict(info, unparsed_cells=scan.unparsed)
 
     keep = os.environ.get("AUTOGRADER_KEEP_SCRATCH") == "1"
     scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
