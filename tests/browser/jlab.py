@@ -441,17 +441,27 @@ class NotebookPage:
         return self.wait_idle(timeout)
 
     def run_cell_by_cell(self, timeout: float = 600):
-        """Shift+Enter through every cell, waiting for each one: unlike Run All
-        this goes on past a cell that raises (an untouched release raises
+        """Ctrl+Enter on every code cell in turn, waiting for each: unlike Run
+        All this goes on past a cell that raises (an untouched release raises
         NotImplementedError in its checks, yet its demos must still run)."""
         deadline = time.monotonic() + timeout
-        n = self.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets.length")
-        self.page.evaluate("() => { const nb = window.jupyterapp.shell.currentWidget.content;"
-                           " nb.activeCellIndex = 0; nb.mode = 'command'; nb.activate(); }")
-        for _ in range(n):
-            self.page.keyboard.press("Shift+Enter")
-            self.wait_idle(max(1.0, deadline - time.monotonic()), settle=0.2)
-        return self.state()
+        code_cells = self.page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.content.widgets"
+            ".map((c, i) => c.model.type === 'code' ? i : -1).filter(i => i >= 0)"
+        )
+        for i in code_cells:
+            self.page.evaluate(
+                "(i) => { const nb = window.jupyterapp.shell.currentWidget.content;"
+                " nb.activeCellIndex = i; nb.mode = 'command'; nb.activate(); }", i,
+            )
+            self.page.keyboard.press("Control+Enter")
+            # The cell's prompt turns to [n] when its reply arrives.
+            self.page.wait_for_function(
+                "(i) => { const c = window.jupyterapp.shell.currentWidget.content.widgets[i];"
+                " return /\\[\\d+\\]/.test(c.node.querySelector('.jp-InputPrompt').textContent); }",
+                arg=i, timeout=max(1.0, deadline - time.monotonic()) * 1000,
+            )
+        return self.wait_idle(max(1.0, deadline - time.monotonic()))
 
     def wait_idle(self, timeout: float = 600, settle: float = 1.0) -> dict:
         """Until no cell shows [*] and the kernel is idle, stable for ``settle`` seconds."""
@@ -611,7 +621,7 @@ class NotebookPage:
         handle.focus()
         handle.press(key)
 
-    def move_and_wait(self, slider, key: str, timeout: float = 60) -> dict:
+    def move_and_wait(self, slider, key: str, timeout: float = 30) -> dict:
         """Press ``key`` on the slider's handle; wait until the figures of the
         slider's cell output are redrawn (every ``img`` in that output settled,
         at least one ``src`` changed). Returns before/after readouts and images
