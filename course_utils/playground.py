@@ -177,7 +177,7 @@ def _draw_surface(ax, s: Surface, cache: dict):
         X, Y, Z = s.grid(100)
         cache[s.name] = (X.numpy(), Y.numpy(), Z.numpy())
     X, Y, Z = cache[s.name]
-    ax.contour(X, Y, Z, levels=_levels(s, Z), colors="0.6", linewidths=0.7)
+    ax.contour(X, Y, Z, levels=_levels(s, Z), colors="0.6", linewidths=0.7, linestyles="solid")
     for m in s.local_minima:
         ax.plot(*m, marker="o", ms=5, mfc="none", mec="0.35", ls="none")
     if s.minimum is not None:
@@ -223,6 +223,16 @@ def plot_runs(runs, surface="quadratic", fig=None, title: str | None = None, pri
 
 
 # --- the widget ---------------------------------------------------------------
+
+def _png(canvas) -> bytes:
+    """The canvas's current pixels as PNG (fast zlib level: the image is redrawn on every change)."""
+    from PIL import Image
+
+    w, h = canvas.get_width_height(physical=True)
+    buf = io.BytesIO()
+    Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(buf, format="png", compress_level=1)
+    return buf.getvalue()
+
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "rule"
@@ -306,7 +316,7 @@ class Playground:
         self.image = W.Image(format="png")
         self.image.add_class("playground-figure")
 
-        self.figure = Figure(figsize=(10, 4.2), dpi=dpi)
+        self.figure = Figure(figsize=(11, 4.2), dpi=dpi)
         FigureCanvasAgg(self.figure)
         self.ax, self.loss_ax = self.figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
         self.lines: dict = {}
@@ -314,6 +324,8 @@ class Playground:
         self.runs: dict[str, Run] = {}
         self.renders = 0
         self._drawn_surface = None
+        self._background = None
+        self._background_key = None
 
         for key, w in self.controls.items():
             if key == "surface":
@@ -430,30 +442,60 @@ class Playground:
         self.lines, self.loss_lines = {}, {}
         for i, name in enumerate(self.rules):
             color = _COLORS[i % len(_COLORS)]
-            (self.lines[name],) = self.ax.plot([], [], "-o", ms=2.2, lw=1.3, color=color)
-            (self.loss_lines[name],) = self.loss_ax.plot([], [], lw=1.5, color=color)
+            (self.lines[name],) = self.ax.plot([], [], "-o", ms=2.2, lw=1.3, color=color, animated=True)
+            (self.loss_lines[name],) = self.loss_ax.plot([], [], lw=1.5, color=color, animated=True)
         (self._start_marker,) = self.ax.plot([], [], "s", ms=6, color="k")
         self.loss_ax.set_yscale("symlog" if s.min_value is None else "log")
         self.loss_ax.set_xlabel("step")
         self.loss_ax.set_ylabel("f(w)" if s.min_value is None else "f(w) − f*")
         self.loss_ax.grid(True, alpha=0.3)
+        self.figure.subplots_adjust(left=0.055, right=0.79, bottom=0.13, top=0.92, wspace=0.2)
         self._drawn_surface = s.name
 
+    def _loss_limits(self, start):
+        """Fixed y-limits of the loss plot for a start point, so the background can be reused."""
+        s = self.surface
+        f0 = s.f(*start)
+        if s.min_value is None:
+            return -1e12, max(abs(f0), 1.0) * 10
+        return 1e-12, max(f0 - s.min_value, 1e-6) * 30
+
+    def _draw_background(self, key, handles):
+        """Everything but the trajectories (contours, axes, start marker, legend), drawn once per key."""
+        start, steps = key[1], key[2]
+        self._start_marker.set_data([start[0]], [start[1]])
+        self.loss_ax.set_xlim(0, max(steps, 1))
+        self.loss_ax.set_ylim(*self._loss_limits(start))
+        legend = self.loss_ax.get_legend()
+        if legend is not None:
+            legend.remove()
+        if handles:
+            # outside the axes: trajectories drawn on top never hide it
+            self.loss_ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                                borderaxespad=0.0, frameon=False)
+        canvas = self.figure.canvas
+        canvas.draw()
+        self._background = canvas.copy_from_bbox(self.figure.bbox)
+        self._background_key = key
+
     def _draw_state(self):
+        """Set the trajectory artists from ``self.runs`` and draw them over the cached background."""
         s = self.surface
         if self._drawn_surface != s.name:
             self._setup_axes()
+            self._background_key = None
         c = self.controls
-        self._start_marker.set_data([c["start_x"].value], [c["start_y"].value])
-        handles, lo, hi = [], math.inf, -math.inf
+        start = (float(c["start_x"].value), float(c["start_y"].value))
+        steps = int(c["steps"].value)
+        every = max(1, steps // 60)
+        handles, labels = [], []
         for name in self.rules:
             line, lline = self.lines[name], self.loss_lines[name]
             run = self.runs.get(name)
             if run is None:
-                line.set_data([], [])
-                lline.set_data([], [])
-                line.set_visible(False)
-                lline.set_visible(False)
+                for art in (line, lline):
+                    art.set_data([], [])
+                    art.set_visible(False)
                 continue
             line.set_visible(True)
             lline.set_visible(True)
@@ -462,33 +504,25 @@ class Playground:
                 lline.set_data([], [])
             else:
                 line.set_data(run.points[:, 0], run.points[:, 1])
-                xs, ys = _loss_curve(run, s)
-                lline.set_data(xs, ys)
-                if len(ys):
-                    lo, hi = min(lo, float(np.min(ys))), max(hi, float(np.max(ys)))
+                line.set_markevery(every)
+                lline.set_data(*_loss_curve(run, s))
             lline.set_label(run.label)
             lline.set_linestyle("-" if run.ok else "--")
             handles.append(lline)
-        steps = int(c["steps"].value)
-        self.loss_ax.set_xlim(0, max(steps, 1))
-        if math.isfinite(lo) and math.isfinite(hi):
-            if s.min_value is None:
-                pad = 0.05 * max(hi - lo, 1.0)
-                self.loss_ax.set_ylim(lo - pad, hi + pad)
-            else:
-                self.loss_ax.set_ylim(max(lo, 1e-16) / 3, hi * 3)
-        legend = self.loss_ax.get_legend()
-        if legend is not None:
-            legend.remove()
-        if handles:
-            self.loss_ax.legend(handles=handles, fontsize=8, loc="lower left" if s.min_value is not None else "best")
-        self.figure.subplots_adjust(left=0.06, right=0.98, bottom=0.13, top=0.92, wspace=0.22)
+            labels.append(run.label)
+        key = (s.name, start, steps, tuple(labels))
+        if key != self._background_key:
+            self._draw_background(key, handles)
+        else:
+            self.figure.canvas.restore_region(self._background)
+        for name in self.runs:
+            self.ax.draw_artist(self.lines[name])
+            self.loss_ax.draw_artist(self.loss_lines[name])
 
     def redraw(self):
+        """Redraw the trajectories over the cached background and publish the PNG."""
         self._draw_state()
-        buf = io.BytesIO()
-        self.figure.savefig(buf, format="png")
-        self.image.value = buf.getvalue()
+        self.image.value = _png(self.figure.canvas)
         self.info.value = self.info_html()
         self.renders += 1
 
@@ -534,11 +568,14 @@ class Playground:
         print(self.info_text())
         return fig
 
-    def show(self):
-        """Display the widget, or a static figure of its initial state when headless."""
+    def show(self) -> None:
+        """Display the widget, or a static figure of its initial state when headless.
+
+        Returns None, so ``pg.show()`` as the last line of a cell displays it once.
+        """
         from .widgets import show
 
-        return show(self.widget, self.static_figure)
+        show(self.widget, self.static_figure)
 
     def _ipython_display_(self):
         self.show()
