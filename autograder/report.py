@@ -26,11 +26,14 @@ from pathlib import Path
 from autograder.export import StudentResult, add_root_argument, check_course, load_results
 
 TOP_MESSAGES = 5
+# Statuses whose notebook never ran: they say nothing about any test. A timed-out or dead
+# kernel still ran the tests before the stop, and the tests after it failed for a reason.
+NOT_RUN = {"unreadable_notebook", "missing", "error"}
 
 
 def build_report(results: list[StudentResult], assignment: str) -> dict:
     """All the numbers of the report, JSON-ready."""
-    graded = [r for r in results if r.status == "graded"]
+    graded = [r for r in results if r.status not in NOT_RUN]
     max_score = max((r.max_score for r in results), default=0.0)
     totals = [r.total for r in graded]
     tests: dict[str, dict] = {}
@@ -41,8 +44,8 @@ def build_report(results: list[StudentResult], assignment: str) -> dict:
                 order.append(t.name)
                 tests[t.name] = {"name": t.name, "max_score": t.max_score, "attempts": 0, "passed": 0,
                                  "partial": 0, "points": 0.0, "messages": Counter()}
-            if r.status != "graded":
-                continue        # a notebook that never ran says nothing about the test
+            if r.status in NOT_RUN:
+                continue
             d = tests[t.name]
             d["attempts"] += 1
             d["points"] += t.score
@@ -70,7 +73,8 @@ def build_report(results: list[StudentResult], assignment: str) -> dict:
         "assignment": assignment,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "students": len(results),
-        "graded": len(graded),
+        "graded": sum(1 for r in results if r.status == "graded"),
+        "ran": len(graded),
         "status_counts": dict(sorted(statuses.items())),
         "max_score": max_score,
         "score": {
@@ -111,14 +115,14 @@ def figures(report: dict) -> dict:
     import matplotlib.pyplot as plt
 
     figs = {}
-    scores = [s["score"] for s in report["per_student"] if s["status"] == "graded"]
+    scores = [s["score"] for s in report["per_student"] if s["status"] not in NOT_RUN]
     fig, ax = plt.subplots(figsize=(6, 3))
     mx = report["max_score"] or 1.0
     bins = min(20, max(5, int(mx) + 1))
     ax.hist(scores, bins=bins, range=(0, mx), color="#4c72b0", edgecolor="white")
     ax.set_xlabel(f"score (of {mx:g})")
     ax.set_ylabel("students")
-    ax.set_title(f"Scores of {len(scores)} graded students")
+    ax.set_title(f"Scores of {len(scores)} students whose notebook ran")
     figs["histogram"] = _png(fig)
 
     tests = [t for t in report["tests"] if t["pass_rate"] is not None]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -107,6 +108,10 @@ def submissions(course: ScratchCourse) -> dict:
     snoop.cells.append(nbformat.v4.new_code_cell("print('\\n'.join(In))\nraise RuntimeError([s for s in In if 'HIDDEN' in s][0])"))
     subs["snoop"] = snoop
     subs["late"] = solution_submission(src)
+    looper = solution_submission(src)
+    looper.cells.append(nbformat.v4.new_code_cell("while True:\n    pass"))
+    subs["looper"] = looper
+    subs["mangled"] = b'{"cells": [ this is not JSON'
     stamps = {s: (DUE - dt.timedelta(hours=1)) for s in subs}
     stamps["late"] = DUE + dt.timedelta(days=1, hours=3)   # two started days late
     return {s: (nb, stamps[s]) for s, nb in subs.items()}
@@ -118,7 +123,12 @@ def build_course(root: Path, students: dict | None = None) -> ScratchCourse:
     course.nbgrader("db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE.isoformat()} UTC")
     course.generate(ASSIGNMENT)
     for sid, (nb, stamp) in (submissions(course) if students is None else students).items():
-        course.submit(ASSIGNMENT, sid, nb)
+        if isinstance(nb, bytes):
+            dest = course.root / "submitted" / sid / ASSIGNMENT
+            dest.mkdir(parents=True, exist_ok=True)
+            (dest / f"{ASSIGNMENT}.ipynb").write_bytes(nb)
+        else:
+            course.submit(ASSIGNMENT, sid, nb)
         if stamp is not None:
             (course.root / "submitted" / sid / ASSIGNMENT / "timestamp.txt").write_text(
                 stamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
@@ -132,12 +142,27 @@ def build_course(root: Path, students: dict | None = None) -> ScratchCourse:
 _CACHE: dict = {}
 
 
+CELL_TIMEOUT = 10
+
+
+def grade(root: Path, *extra: str) -> subprocess.CompletedProcess:
+    """``python -m autograder grade`` on the course, as a TA runs it."""
+    from tests.helpers.nbgrader_course import grading_env
+
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", ASSIGNMENT, "--workers", "2",
+                           "--no-progress", "--timeout-cell", str(CELL_TIMEOUT), *extra],
+                          cwd=root, env=grading_env(), capture_output=True, text=True, timeout=1200)
+    if proc.returncode != 0:
+        raise RuntimeError(f"autograder grade failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
 def graded_batch(tmp_path_factory) -> Path:
-    """Build and autograde the batch once per test process; returns the course root."""
+    """Build and grade the batch (``python -m autograder grade``) once per test process; returns the course root."""
     if "root" not in _CACHE:
         root = tmp_path_factory.mktemp("toy_course")
-        course = build_course(root)
-        course.autograde(ASSIGNMENT)
+        build_course(root)
+        grade(root)
         _CACHE["root"] = root
     return _CACHE["root"]
 

@@ -47,6 +47,7 @@ def test_export_on_a_folder_without_grades_says_what_to_do(tmp_path):
 
 @pytest.mark.slow
 def test_late_submission_loses_ten_percent_per_started_day_through_nbgrader(tmp_path_factory):
+    """The batch graded by `python -m autograder grade`: nbgrader's AssignLatePenalties calls the plugin."""
     from nbgrader.api import Gradebook
 
     root = graded_batch(tmp_path_factory)
@@ -62,7 +63,8 @@ def test_late_submission_loses_ten_percent_per_started_day_through_nbgrader(tmp_
     assert proc.returncode == 0, proc.stderr
     assert "1 with a late penalty" in proc.stdout
     rows = _rows(out)
-    assert set(rows) == {"blank", "buggy_add", "buggy_scale", "good", "late", "snoop"}
+    assert set(rows) == {"blank", "buggy_add", "buggy_scale", "good", "late", "looper", "mangled", "snoop"}
+    assert rows["mangled"]["status"] == "unreadable_notebook" and rows["mangled"]["total"] == "0"
     assert (rows["late"]["total"], rows["late"]["raw_score"], rows["late"]["late_penalty"]) == ("4.8", "6", "1.2")
     assert rows["late"]["percent"] == "80.00" and rows["late"]["timestamp"].startswith("2030-01-11T15:00")
     assert (rows["good"]["total"], rows["good"]["late_penalty"], rows["good"]["percent"]) == ("6", "0", "100.00")

@@ -87,7 +87,7 @@ def test_split_hidden_handles_several_and_unterminated_regions():
 @pytest.fixture(scope="module")
 def batch_feedback(tmp_path_factory):
     root = graded_batch(tmp_path_factory)
-    proc = subprocess.run([sys.executable, "-m", "autograder.feedback", ASSIGNMENT, "--root", str(root)],
+    proc = subprocess.run([sys.executable, "-m", "autograder", "--course-dir", str(root), "feedback", ASSIGNMENT],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return root
@@ -95,8 +95,10 @@ def batch_feedback(tmp_path_factory):
 
 @pytest.mark.slow
 def test_no_canary_in_any_feedback_file(batch_feedback):
-    files = files_under(batch_feedback / "feedback") + files_under(batch_feedback / "grades" / ASSIGNMENT / "feedback")
-    assert len([f for f in files if f.suffix == ".html"]) == 12     # 6 students, nbgrader layout + grades/
+    files = files_under(batch_feedback / "feedback") + files_under(batch_feedback / "grades")
+    # 7 notebooks that ran, in nbgrader's layout and in grades/; the unreadable one gets a summary page
+    assert len([f for f in files if f.parent.name == "feedback" and f.suffix == ".html"]) == 8
+    assert len(list((batch_feedback / "feedback").glob(f"*/{ASSIGNMENT}/*.html"))) == 7
     for f in files:
         found = leaks(f.read_text(errors="replace"))
         assert not found, f"{f} leaks hidden test code: {found}"
@@ -120,6 +122,10 @@ def test_feedback_shows_points_and_the_failing_checks_message(batch_feedback):
     assert "Score: 6 / 6" in good and "AssertionError" not in good
     assert "visible check passed" in good           # output of a test cell without hidden tests is kept
     assert "Traceback" not in buggy_add + blank
+    mangled = _text((fb / "mangled.html").read_text())
+    assert "unreadable_notebook" in mangled and "not valid notebook JSON" in mangled
+    looper = _text((fb / "looper.html").read_text())
+    assert "timed_out" in looper and "Score: 6 / 6" in looper
 
 
 @pytest.mark.slow
