@@ -21,7 +21,7 @@ def test_grade_on_dask_cluster(tmp_path):
     T.write_raw(c, "badjson", b"not json")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        summary = grade(c.root, T.A, scheduler=cluster.scheduler_address, cell_timeout=20, progress=False)
+        summary = grade(c.root, T.A, scheduler=cluster.scheduler_address, cell_timeout=120, progress=False)
         with distributed.Client(cluster.scheduler_address) as client:
             ran_on = client.run(lambda: "ok")
     assert len(ran_on) == 2
