@@ -83,9 +83,9 @@ def build_course(root: Path, k: int, work: float):
     (root / "source" / A).mkdir(parents=True)
     nbformat.write(source_notebook(work), str(root / "source" / A / f"{A}.ipynb"))
     run([sys.executable, "-m", "nbgrader", "generate_assignment", A, "--force"], root)
-    src = nbformat.read(str(root / "source" / A / f"{A}.ipynb"), as_version=4)
-    for cell in src.cells:
-        cell.source = cell.source.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION\n", "")
+    from autograder.demo import solution_nb
+
+    src = solution_nb(nbformat.read(str(root / "source" / A / f"{A}.ipynb"), as_version=4))
     for i in range(k):
         d = root / "submitted" / f"s{i:02d}" / A
         d.mkdir(parents=True)
