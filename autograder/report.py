@@ -66,8 +66,9 @@ def build_report(results: list[StudentResult], assignment: str) -> dict:
             "top_failures": [{"message": m, "count": c} for m, c in d["messages"].most_common(TOP_MESSAGES)],
             "distinct_failures": len(d["messages"]),
         })
-    # worst first; tests nobody attempted go last; ties keep notebook order
-    per_test.sort(key=lambda t: (t["pass_rate"] is None, t["pass_rate"] if t["pass_rate"] is not None else 0))
+    # worst first (pass rate, then mean share of the points); tests nobody attempted go last; then notebook order
+    per_test.sort(key=lambda t: (t["pass_rate"] is None, t["pass_rate"] or 0,
+                                 (t["mean_score"] or 0) / t["max_score"] if t["max_score"] else 0))
     statuses = Counter(r.status for r in results)
     return {
         "assignment": assignment,
@@ -122,6 +123,7 @@ def figures(report: dict) -> dict:
     ax.hist(scores, bins=bins, range=(0, mx), color="#4c72b0", edgecolor="white")
     ax.set_xlabel(f"score (of {mx:g})")
     ax.set_ylabel("students")
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title(f"Scores of {len(scores)} students whose notebook ran")
     figs["histogram"] = _png(fig)
 
@@ -182,7 +184,8 @@ def render_html(report: dict, figs: dict) -> str:
                      f"{t['passed']}/{t['attempts']} ({100 * t['pass_rate']:.0f}%)"
                      + (f"; most common failure: <code>{e(top)}</code>" if top else "") + "</p>")
     counts = ", ".join(f"{e(k)}: {v}" for k, v in report["status_counts"].items())
-    parts.append(f"<p>{report['students']} students ({counts}). Graded scores out of {_f(report['max_score'])}: "
+    parts.append(f"<p>{report['students']} students ({counts}). Scores of the {report['ran']} notebooks that ran, "
+                 f"out of {_f(report['max_score'])}: "
                  f"mean {_f(s['mean'])}, median {_f(s['median'])}, min {_f(s['min'])}, max {_f(s['max'])}; "
                  f"{s['full_marks']} with full marks, {s['zero']} with zero.</p>")
     parts.append(f"<h2>Score histogram</h2><img alt='score histogram' src='data:image/png;base64,{figs['histogram']}'>")
@@ -201,7 +204,7 @@ def render_html(report: dict, figs: dict) -> str:
     parts.append("</table>")
     parts.append(f"<img alt='pass rate per test' src='data:image/png;base64,{figs['pass_rate']}'>")
 
-    parts.append("<h2>Not graded</h2>")
+    parts.append("<h2>Not graded cleanly (status other than graded)</h2>")
     if report["not_graded"]:
         parts.append("<table><tr><th>student</th><th>status</th><th>why</th></tr>")
         for n in report["not_graded"]:
