@@ -61,22 +61,39 @@ locked test cells: they are restored from the instructor's copy when grading.
 
 _REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)(.*?)### END \1", re.S)
 # lines too generic to prove a leak (they also occur in stubs and helpers)
-_MIN_FRAGMENT = 12
+_MIN_FRAGMENT = 16
+_COMPUTES = re.compile(r"[=+\-*/@\[]")
 
 
 class BundleLeak(RuntimeError):
     pass
 
 
+def _lines(text: str) -> list[str]:
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+
 def solution_fragments(source_nb) -> set[str]:
-    """Distinctive lines from every solution and hidden-test region."""
+    """Distinctive pieces of every solution and hidden-test region.
+
+    Two kinds: a single line that computes something (has an operator, and is
+    long enough not to be an idiom), and every pair of consecutive lines. A
+    piece that also stands outside the regions (an import in the setup cell, a
+    formula spelled out in a TODO comment) is public and proves nothing.
+    """
+    public = "\n".join("\n".join(_lines(_REGION.sub("", cell.source))) for cell in source_nb.cells)
     fragments = set()
     for cell in source_nb.cells:
         for match in _REGION.finditer(cell.source):
-            for line in match.group(2).splitlines():
-                line = line.strip()
-                if len(line) >= _MIN_FRAGMENT and not line.startswith("#"):
+            body = _lines(match.group(2))
+            # single lines only from solutions: hidden tests are mostly generic checks
+            for line in (body if match.group(1) == "SOLUTION" else []):
+                if len(line) >= _MIN_FRAGMENT and _COMPUTES.search(line) and line not in public:
                     fragments.add(line)
+            for a, b in zip(body, body[1:]):
+                pair = f"{a}\n{b}"
+                if len(pair) >= 2 * _MIN_FRAGMENT and pair not in public:
+                    fragments.add(pair)
     return fragments
 
 
@@ -84,12 +101,19 @@ def find_leaks(files: dict[str, bytes], fragments: set[str]) -> list[str]:
     """``"<file>: <fragment>"`` for every fragment found in any file."""
     hits = []
     for name, data in files.items():
-        text = data.decode("utf-8", errors="replace")
-        if "BEGIN SOLUTION" in text or "BEGIN HIDDEN TESTS" in text:
+        raw = data.decode("utf-8", errors="replace")
+        if "BEGIN SOLUTION" in raw or "BEGIN HIDDEN TESTS" in raw:
             hits.append(f"{name}: solution/hidden-test marker")
+        if name.endswith(".ipynb"):
+            import json
+            try:
+                raw = "\n".join("".join(c.get("source", "")) for c in json.loads(raw).get("cells", []))
+            except ValueError:
+                pass
+        text = "\n".join(_lines(raw))
         for frag in fragments:
             if frag in text:
-                hits.append(f"{name}: {frag[:60]}")
+                hits.append(f"{name}: {frag.splitlines()[0][:60]}")
     return hits
 
 
