@@ -9,7 +9,8 @@ VENV=/opt/regopt-venv
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq python3 python3-pip python3-venv curl ca-certificates >/dev/null
+# bubblewrap: the autograder sandboxes student kernels with it where the container allows namespaces
+apt-get install -y -qq python3 python3-pip python3-venv curl ca-certificates bubblewrap >/dev/null
 
 if command -v python3.11 >/dev/null 2>&1; then
     python3.11 -m venv "$VENV"
