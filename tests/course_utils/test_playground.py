@@ -9,6 +9,9 @@ import torch
 from course_utils.playground import Playground, run_rule
 from course_utils.surfaces import get_surface
 
+# every Playground renders PNGs: keep these on one xdist worker
+pytestmark = pytest.mark.xdist_group("optimizers-playground")
+
 
 # Student-style rules (the course's interface), written here so the tests do not depend on the notebook.
 def sgd(w, dw, config=None):
