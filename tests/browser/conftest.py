@@ -61,6 +61,38 @@ def browser():
             b.close()
 
 
+@pytest.fixture(scope="module")
+def notebook_runs(course, lab, browser):
+    """Every solved notebook (Run All) and the untouched optimizers release
+    (cell by cell) started at once, so the kernels work in parallel while the
+    tests look at the notebooks one by one. ``{(kind, assignment): NotebookPage
+    or the exception that stopped it}``; each test closes its page when done."""
+    wanted = [("solved", a) for a in jlab.ASSIGNMENTS] + [("untouched", "optimizers")]
+    runs = {}
+    for key in wanted:
+        if key[1] in course["errors"]:
+            continue
+        nbp = jlab.NotebookPage(browser, lab, course["paths"][key])
+        try:
+            runs[key] = nbp.goto()
+        except Exception as exc:  # noqa: BLE001 - reported by the assignment's test
+            runs[key] = exc
+            nbp.close()
+    for key, nbp in list(runs.items()):
+        if isinstance(nbp, Exception):
+            continue
+        try:
+            nbp.wait_ready()
+            nbp.start_run_all() if key[0] == "solved" else nbp.start_cell_by_cell()
+        except Exception as exc:  # noqa: BLE001
+            runs[key] = exc
+            nbp.close()
+    yield runs
+    for nbp in runs.values():
+        if isinstance(nbp, jlab.NotebookPage):
+            nbp.close()
+
+
 def pytest_terminal_summary(terminalreporter):
     for path in _ARTIFACTS:
         terminalreporter.write_line(f"browser artifacts (screenshots, JupyterLab log): {path}")

@@ -17,6 +17,7 @@ Nothing here downloads a browser: chromium comes from the system
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -399,7 +400,15 @@ class NotebookPage:
 
     # -- lifecycle
     def open(self, timeout: float = 120):
+        return self.goto(timeout).wait_ready(timeout)
+
+    def goto(self, timeout: float = 120):
+        """Load JupyterLab with the notebook (returns before the kernel is up)."""
         self.page.goto(self.server.lab_url(self.rel_path), timeout=timeout * 1000)
+        return self
+
+    def wait_ready(self, timeout: float = 120):
+        """Until the notebook is shown and its kernel is idle."""
         self.page.wait_for_function(
             """() => { const a = window.jupyterapp; const w = a && a.shell.currentWidget;
                        return !!(w && w.content && w.sessionContext && w.context && w.context.isReady); }""",
@@ -434,34 +443,59 @@ class NotebookPage:
     def state(self) -> dict:
         return self.page.evaluate(_JS_STATE)
 
-    def run_all(self, timeout: float = 600):
-        """Run menu → Run All Cells, as a student does; wait for the kernel to settle."""
+    def start_run_all(self):
+        """Run menu → Run All Cells, as a student does (returns at once)."""
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        # The click only queues the cells; wait until the first one is on its way.
+        self.page.wait_for_function(
+            "() => Array.from(window.jupyterapp.shell.currentWidget.node.querySelectorAll('.jp-CodeCell .jp-InputPrompt'))"
+            ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))",
+            timeout=30_000,
+        )
+        return self
+
+    def run_all(self, timeout: float = 600):
+        """Run All Cells and wait for the kernel to settle."""
+        self.start_run_all()
+        return self.wait_idle(timeout)
+
+    def start_cell_by_cell(self):
+        """Run every code cell in turn, each one after the previous has finished
+        (what Ctrl+Enter on each cell does). Unlike Run All this goes on past a
+        cell that raises: an untouched release raises NotImplementedError in its
+        checks, yet its demos must still run. The loop runs inside the page, so
+        it proceeds while Python looks at other notebooks; ``wait_cell_by_cell``
+        waits for its end."""
+        self.page.evaluate(
+            """() => {
+              const app = window.jupyterapp, panel = app.shell.currentWidget, nb = panel.content;
+              const cells = nb.widgets.map((c, i) => c.model.type === 'code' ? i : -1).filter(i => i >= 0);
+              window.__cellByCell = {done: false, ran: 0, error: null};
+              (async () => {
+                try {
+                  for (const i of cells) {
+                    nb.activeCellIndex = i;
+                    // Resolves when the cell's execution has finished (false if it raised).
+                    await app.commands.execute('notebook:run-cell');
+                    window.__cellByCell.ran += 1;
+                  }
+                } catch (e) { window.__cellByCell.error = String(e); }
+                window.__cellByCell.done = true;
+              })();
+            }"""
+        )
+        return self
+
+    def wait_cell_by_cell(self, timeout: float = 600):
+        self.page.wait_for_function("() => window.__cellByCell && window.__cellByCell.done", timeout=timeout * 1000)
+        status = self.page.evaluate("() => window.__cellByCell")
+        if status["error"]:
+            raise RuntimeError(f"{self.rel_path}: running cell by cell stopped: {status['error']}")
         return self.wait_idle(timeout)
 
     def run_cell_by_cell(self, timeout: float = 600):
-        """Ctrl+Enter on every code cell in turn, waiting for each: unlike Run
-        All this goes on past a cell that raises (an untouched release raises
-        NotImplementedError in its checks, yet its demos must still run)."""
-        deadline = time.monotonic() + timeout
-        code_cells = self.page.evaluate(
-            "() => window.jupyterapp.shell.currentWidget.content.widgets"
-            ".map((c, i) => c.model.type === 'code' ? i : -1).filter(i => i >= 0)"
-        )
-        for i in code_cells:
-            self.page.evaluate(
-                "(i) => { const nb = window.jupyterapp.shell.currentWidget.content;"
-                " nb.activeCellIndex = i; nb.mode = 'command'; nb.activate(); }", i,
-            )
-            self.page.keyboard.press("Control+Enter")
-            # The cell's prompt turns to [n] when its reply arrives.
-            self.page.wait_for_function(
-                "(i) => { const c = window.jupyterapp.shell.currentWidget.content.widgets[i];"
-                " return /\\[\\d+\\]/.test(c.node.querySelector('.jp-InputPrompt').textContent); }",
-                arg=i, timeout=max(1.0, deadline - time.monotonic()) * 1000,
-            )
-        return self.wait_idle(max(1.0, deadline - time.monotonic()))
+        return self.start_cell_by_cell().wait_cell_by_cell(timeout)
 
     def wait_idle(self, timeout: float = 600, settle: float = 1.0) -> dict:
         """Until no cell shows [*] and the kernel is idle, stable for ``settle`` seconds."""
@@ -695,20 +729,40 @@ class NotebookPage:
         return last
 
     # -- screenshots
-    def screenshot_notebook(self, path: Path, max_height: int = 16000):
-        """The whole notebook in one picture: the viewport is stretched to the
-        notebook's scroll height for the shot, then restored."""
-        size = self.page.viewport_size
-        height = self.page.evaluate(
-            "() => { const s = document.querySelector('.jp-NotebookPanel .jp-WindowedPanel-outer')"
-            " || document.querySelector('.jp-NotebookPanel-notebook'); return s ? s.scrollHeight : 0; }"
+    def screenshot_notebook(self, path: Path, max_height: int = 40000):
+        """The whole notebook in one picture. JupyterLab scrolls inside a panel
+        (a full-page screenshot only shows the viewport), so the notebook's
+        scroll container is captured tile by tile and the tiles are stitched."""
+        from PIL import Image
+
+        box = self.page.evaluate(
+            """() => {
+              const panel = window.jupyterapp.shell.currentWidget.node;
+              const cands = [panel.querySelector('.jp-WindowedPanel-outer'), panel.querySelector('.jp-Notebook')];
+              const s = cands.find(e => e && e.scrollHeight > e.clientHeight + 1) || cands.find(e => e);
+              const r = s.getBoundingClientRect();
+              s.setAttribute('data-browser-test-scroller', '1');
+              return {x: r.x, y: r.y, w: r.width, h: s.clientHeight, total: s.scrollHeight};
+            }"""
         )
-        try:
-            self.page.set_viewport_size({"width": size["width"], "height": int(min(max_height, max(size["height"], height + 200)))})
-            self.page.wait_for_timeout(300)
-            self.page.screenshot(path=str(path))
-        finally:
-            self.page.set_viewport_size(size)
+        total = int(min(box["total"], max_height))
+        sheet = Image.new("RGB", (int(box["w"]), total), "white")
+        scroller = "[data-browser-test-scroller]"
+        top = 0
+        while top < total:
+            actual = self.page.evaluate(
+                f"(t) => {{ const s = document.querySelector('{scroller}'); s.scrollTop = t; return s.scrollTop; }}", top,
+            )
+            self.page.wait_for_timeout(150)
+            png = self.page.screenshot(clip={"x": box["x"], "y": box["y"], "width": box["w"], "height": box["h"]})
+            tile = Image.open(io.BytesIO(png)).convert("RGB")
+            sheet.paste(tile, (0, int(actual)))
+            if actual < top or top + box["h"] >= total:   # reached the bottom
+                break
+            top += int(box["h"])
+        sheet.save(path, optimize=True)
+        self.page.evaluate(f"() => {{ document.querySelector('{scroller}').scrollTop = 0; }}")
+        return path
 
     def screenshot_output(self, locator, path: Path):
         """The cell output around ``locator`` (a widget and its figures)."""
