@@ -395,7 +395,7 @@ def _scan_one(cell: StudentCell, aliases: set) -> tuple[list, dict, set, bool]:
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return [], {}, set(), False
+        return [], {}, {}, False
     out, features = [], {}
     _Scanner(cell, aliases, out, features).visit(tree)
     refs: dict = {}

@@ -212,7 +212,8 @@ def build_command(cmd: list[str], workdir: str, ipc_dir: str, env: dict | None =
         _parents(p, made, args)
         args += ["--ro-bind", p, p]
         made.add(p)
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(s.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(s.tmp_mb * 1024 * 1024),
+             "--tmpfs", "/tmp"]
     made.add("/tmp")
     for p in (workdir, ipc_dir):
         _parents(p, made, args)
