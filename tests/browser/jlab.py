@@ -141,7 +141,8 @@ def write_selftest_notebooks(dest: Path) -> dict:
     """Two tiny notebooks that prove the machinery on its own: ``ok`` (a
     slider redrawing a matplotlib figure in an Output widget, the way the
     course's demos do) and ``broken`` (a traceback and a widget whose model
-    does not exist, which the checks must report)."""
+    does not exist, and a slider wired to nothing, which the checks must
+    report; the error comes last since Run All stops there)."""
     from nbformat.v4 import new_code_cell, new_notebook
 
     def nb(*cells):
@@ -173,6 +174,14 @@ def write_selftest_notebooks(dest: Path) -> dict:
         "display({'application/vnd.jupyter.widget-view+json':\n"
         "         {'model_id': '0123456789abcdef', 'version_major': 2, 'version_minor': 0},\n"
         "         'text/plain': 'ghost'}, raw=True)",
+        # A slider wired to nothing: moving it must be reported as "figure did not change".
+        "import ipywidgets as W, matplotlib.pyplot as plt\n"
+        "dead = W.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.5, description='dead', continuous_update=False)\n"
+        "dead.add_class('selftest-dead')\n"
+        "out = W.Output()\n"
+        "with out:\n"
+        "    plt.plot([0, 1], [0, 1]); plt.show()\n"
+        "display(W.VBox([dead, out]))",
         "def f():\n    raise ValueError('planted error')\nf()",
     )
     paths = {}

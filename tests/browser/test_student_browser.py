@@ -78,14 +78,14 @@ def _find_sliders(nbp: jlab.NotebookPage, spec: SliderSpec) -> list[tuple[object
     return found
 
 
-def exercise_slider(nbp: jlab.NotebookPage, slider, name: str, artifacts) -> dict:
+def exercise_slider(nbp: jlab.NotebookPage, slider, name: str, artifacts, timeout: float = 30) -> dict:
     """Move ``slider`` one step and back; the figure must change, then return."""
     nbp.screenshot_output(slider, artifacts / f"{name}-before.png")
     key, back = "ArrowRight", "ArrowLeft"
-    r1 = nbp.move_and_wait(slider, key)
+    r1 = nbp.move_and_wait(slider, key, timeout)
     if r1["after_readout"] == r1["before_readout"]:   # already at its maximum
         key, back = back, key
-        r1 = nbp.move_and_wait(slider, key)
+        r1 = nbp.move_and_wait(slider, key, timeout)
     assert r1["after_readout"] != r1["before_readout"], (
         f"{name}: pressing {key} on the slider handle did not change its value "
         f"(readout stays {r1['before_readout']!r})"
@@ -96,7 +96,7 @@ def exercise_slider(nbp: jlab.NotebookPage, slider, name: str, artifacts) -> dic
         f"(redrawn: {r1['redrawn']}); the widget callback does not reach the plot"
     )
     nbp.screenshot_output(slider, artifacts / f"{name}-after.png")
-    r2 = nbp.move_and_wait(slider, back)
+    r2 = nbp.move_and_wait(slider, back, timeout)
     assert r2["after_readout"] == r1["before_readout"], (
         f"{name}: moving back did not restore the value ({r2['after_readout']} instead of {r1['before_readout']})"
     )
@@ -139,6 +139,9 @@ def test_machinery_on_selftest_notebooks(course, lab, browser, artifacts):
         text = str(problems)
         assert any("ValueError: planted error" in e for e in problems.errors), text
         assert any("model not found" in w for w in problems.widgets), text
+        dead, _ = nbp.slider(css_class="selftest-dead")
+        with pytest.raises(AssertionError, match="did not change the figure"):
+            exercise_slider(nbp, dead, "selftest-dead", artifacts, timeout=3)
         nbp.screenshot_notebook(artifacts / "selftest-broken.png")
 
 
