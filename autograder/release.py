@@ -7,7 +7,8 @@ compares files, cell types, sources and metadata with the committed
 ``release/``, and scans ``release/`` for solution and hidden-test markers and
 for lines that only exist inside solution or hidden-test regions.
 
-Issue 11 (instructor release flow) extends this with the full course gates.
+The full course gates (solution full marks, blank zero, execution) live in
+``autograder.gates``; ``python -m autograder publish`` runs them.
 """
 
 from __future__ import annotations
@@ -49,6 +50,26 @@ def _nbgrader_generate(course_root: Path, assignment: str, db_dir: Path) -> None
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n{tail}")
+
+
+def stage_assignment(root: Path, assignment: str, dest: Path, source_nb=None) -> Path:
+    """Copy ``nbgrader_config.py`` and ``source/<assignment>/`` (or ``source_nb`` as its notebook) into
+    the scratch course ``dest`` and run ``generate_assignment`` there; return ``dest/release/<assignment>``.
+
+    The scratch course has its own gradebook (``dest/gb-<assignment>.db``); ``root`` is only read.
+    """
+    root, dest = Path(root).resolve(), Path(dest).resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    src_dir = dest / "source" / assignment
+    if src_dir.exists():
+        shutil.rmtree(src_dir)
+    shutil.copytree(root / "source" / assignment, src_dir,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    if source_nb is not None:
+        nbformat.write(source_nb, str(src_dir / f"{assignment}.ipynb"))
+    _nbgrader_generate(dest, assignment, dest)
+    return dest / "release" / assignment
 
 
 def generate_release(root, assignments=None, log=print) -> list:
@@ -93,16 +114,11 @@ def check_release(root, assignments=None) -> list:
             problems.append(f"{a}: release/{a}/ is missing")
             continue
         with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
-            tmp = Path(tmp)
-            shutil.copy(root / "nbgrader_config.py", tmp / "nbgrader_config.py")
-            shutil.copytree(root / "source" / a, tmp / "source" / a,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
             try:
-                _nbgrader_generate(tmp, a, tmp)
+                fresh_dir = stage_assignment(root, a, Path(tmp))
             except ReleaseError as e:
                 problems.append(f"{a}: {e}")
                 continue
-            fresh_dir = tmp / "release" / a
             if _files(fresh_dir) != _files(committed_dir):
                 problems.append(f"{a}: files differ: generated {_files(fresh_dir)}, committed {_files(committed_dir)}")
             for name in _files(fresh_dir):
@@ -120,6 +136,13 @@ def check_release(root, assignments=None) -> list:
         src = nbformat.read(str(root / "source" / a / f"{a}.ipynb"), as_version=4)
         texts = {n: (committed_dir / n).read_text(errors="replace") for n in _files(committed_dir)}
         all_text = "\n".join(texts.values())
+        # decoded notebook sources too: the raw JSON escapes quotes, so a quoted line would go unseen
+        for n in texts:
+            if n.endswith(".ipynb"):
+                try:
+                    all_text += "\n" + "\n".join(c.source for c in nbformat.reads(texts[n], as_version=4).cells)
+                except Exception:  # noqa: BLE001 (an unreadable notebook is reported by the cell comparison)
+                    pass
         for n, text in texts.items():
             for marker in MARKERS:
                 if marker in text:
