@@ -15,7 +15,8 @@ STAMP      := $(VENV)/.installed
 ASSIGNMENTS := regularization gradients optimizers linear_classifier
 
 export COURSE_DATASET ?= digits
-export MPLBACKEND ?= Agg
+# nbgrader runs `alembic` from PATH: put the venv first
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: env release check demo test test-fast lab bench clean help
 

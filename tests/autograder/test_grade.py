@@ -28,7 +28,8 @@ def batch(tmp_path_factory):
     c.submit(T.A, "blank", nbformat.read(str(c.release_path(T.A)), as_version=4))
     c.submit(T.A, "buggy", T.with_answer(c, "add", BUGGY))
     c.submit(T.A, "loop", T.with_answer(c, "add", "while True:\n    pass\n"))
-    c.submit(T.A, "dies", T.with_answer(c, "scale", "import os\nos._exit(1)\n"))
+    # crashes the interpreter (C stack overflow) without a call the policy scan flags
+    c.submit(T.A, "dies", T.with_answer(c, "scale", "import sys\nsys.setrecursionlimit(10**9)\ndef _f(): _f()\n_f()\n"))
     c.submit(T.A, "deleted", T.drop_cells(T.with_answer(c, "add", BUGGY), ["test_add"]))
     c.submit(T.A, "dup", T.duplicate_cell(solution_submission(src), "test_scale"))
     c.submit(T.A, "retyped", T.retype_cell(T.with_answer(c, "add", BUGGY), "test_add"))

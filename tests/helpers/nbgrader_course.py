@@ -32,7 +32,10 @@ def grading_env() -> dict:
     env = dict(os.environ)
     env.setdefault("COURSE_HEADLESS", "1")
     env.setdefault("COURSE_DATASET", "digits")
-    env.setdefault("MPLBACKEND", "Agg")
+    # kernels use matplotlib's inline backend so executed notebooks keep their figures
+    env.pop("MPLBACKEND", None)
+    # nbgrader shells out to `alembic` (from the venv) when it creates a gradebook
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env.setdefault(var, "1")
     env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
