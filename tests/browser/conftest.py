@@ -7,6 +7,8 @@ test opens its notebook in a fresh browser context.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.browser import jlab
@@ -41,7 +43,8 @@ def course(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lab(course, artifacts):
-    server = jlab.LabServer(course["root"], log_path=artifacts / "jupyterlab.log")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    server = jlab.LabServer(course["root"], log_path=artifacts / f"jupyterlab-{worker}.log")
     server.start()
     try:
         yield server

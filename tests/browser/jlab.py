@@ -61,6 +61,7 @@ def chromium_available() -> bool:
 
 def artifacts_dir() -> Path:
     """Screenshots and the server log: ``$BROWSER_ARTIFACTS`` or ``artifacts/browser/``."""
+    # Each test overwrites its own files; no bulk clean-up (xdist workers share the folder).
     path = Path(os.environ.get("BROWSER_ARTIFACTS") or REPO / "artifacts" / "browser").resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
