@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Unicode
@@ -28,6 +28,9 @@ from .integrity import IntegrityExecuteMixin
 TIMEOUT_ENAME = "CellTimeoutError"
 BUDGET_ENAME = "NotebookTimeout"
 DEAD_ENAME = "KernelDied"
+#: Seconds a kernel gets to go idle after its reply (or after a timeout's interrupt) before it counts as
+#: wedged (nbclient's default of 4 s is too short on a loaded machine; it only costs time when wedged).
+IOPUB_GRACE = 15
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -52,6 +55,7 @@ class BudgetedExecute(IntegrityExecuteMixin, Execute):
     def __init__(self, **kw):
         kw["kernel_manager_class"] = _kernel.grading_kernel_manager_class(self._ipc_dir_from(kw))
         super().__init__(**kw)
+        self.iopub_timeout = max(int(self.iopub_timeout or 0), IOPUB_GRACE)
 
     @staticmethod
     def _ipc_dir_from(kw):
@@ -70,15 +74,41 @@ class BudgetedExecute(IntegrityExecuteMixin, Execute):
         self._cell_timeout = int(self.timeout or 30)
         self._deadline = time.monotonic() + self.notebook_budget if self.notebook_budget > 0 else None
         self._dead_at = None
+        self._dead_why = ""
         return super().preprocess(nb, resources, km)
+
+    def _kernel_alive(self) -> bool:
+        from jupyter_core.utils import run_sync
+
+        try:
+            return bool(run_sync(self.km.is_alive)())
+        except Exception:  # noqa: BLE001 (a manager that cannot tell counts as dead)
+            return False
+
+    def _kill_kernel(self) -> None:
+        """Kill a wedged kernel (its whole session: bwrap and everything in its pid namespace)."""
+        import signal
+
+        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
+        if not pid:
+            return
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return super().preprocess_cell(cell, resources, index)
         grade_id = (cell.metadata.get("nbgrader") or {}).get("grade_id")
         if self._dead_at is not None:
-            cell.outputs = [_error(DEAD_ENAME, f"not run: the kernel died while running cell {self._dead_at}")]
-            self._event(cell=index, grade_id=grade_id, event="skipped_dead")
+            cell.outputs = [_error(DEAD_ENAME, f"not run: the kernel {self._dead_why} while running cell "
+                                               f"{self._dead_at}")]
+            self._event(cell=index, grade_id=grade_id,
+                        event="skipped_dead" if self._dead_why == "died" else "skipped_unresponsive")
             return cell, resources
         timeout = self._cell_timeout
         if self._deadline is not None:
@@ -96,12 +126,22 @@ class BudgetedExecute(IntegrityExecuteMixin, Execute):
         try:
             out = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            self._dead_at = index
-            cell.outputs = list(cell.get("outputs", [])) + [_error(
-                DEAD_ENAME,
-                "the kernel died while running this cell (it crashed, exited or ran out of memory)",
-            )]
-            self._event(cell=index, grade_id=grade_id, event="kernel_died", seconds=time.monotonic() - t0)
+            return self._died(cell, resources, index, grade_id, t0)
+        except CellTimeoutError:
+            # nbclient raises this when the kernel does not go idle within iopub_timeout after its reply
+            # (or after a timeout's interrupt). Uncaught it aborts nbgrader's whole run and every earlier
+            # result with it. A kernel that died meanwhile (signal, OOM kill) is a dead kernel; one that is
+            # alive but ignores interrupts is wedged: kill it, fail this cell as timed out, skip the rest.
+            if not self._kernel_alive():
+                return self._died(cell, resources, index, grade_id, t0)
+            self._kill_kernel()
+            self._dead_at, self._dead_why = index, "stopped responding"
+            msg = f"this cell did not finish in {timeout} s and the kernel stopped responding"
+            cell.outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "error"]
+            cell.outputs.append(NotebookNode(output_type="error", ename=TIMEOUT_ENAME, evalue=msg,
+                                             traceback=[f"{TIMEOUT_ENAME}: {msg}"]))
+            self._event(cell=index, grade_id=grade_id, event="timeout", seconds=timeout,
+                        budget=timeout < self._cell_timeout, unresponsive=True)
             return cell, resources
         finally:
             self.timeout = self._cell_timeout
@@ -118,6 +158,16 @@ class BudgetedExecute(IntegrityExecuteMixin, Execute):
         else:
             self._event(cell=index, grade_id=grade_id, event="ran", seconds=time.monotonic() - t0)
         return out
+
+
+    def _died(self, cell, resources, index, grade_id, t0):
+        self._dead_at, self._dead_why = index, "died"
+        cell.outputs = list(cell.get("outputs", [])) + [_error(
+            DEAD_ENAME,
+            "the kernel died while running this cell (it crashed, exited or ran out of memory)",
+        )]
+        self._event(cell=index, grade_id=grade_id, event="kernel_died", seconds=time.monotonic() - t0)
+        return cell, resources
 
 
 def _autograde_preprocessors(cfg):

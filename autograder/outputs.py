@@ -7,7 +7,10 @@
   reason, repairs, late penalty, timing, submission digest).
 - ``grades.csv``: student_id, assignment, score, max_score, status, then one
   column per test cell (its score).
-- ``summary.json``: per-student status, score and timing, plus batch totals.
+- ``summary.json``: per-student status, score and timing, plus batch totals;
+  for an ``error`` status also ``log_tail``, the end of the grader's log.
+- ``logs/<student_id>.log``: the grader's log of a submission whose status is
+  ``error`` (for TAs; never part of the student-facing results).
 
 Everything is rebuilt from ``results/`` after each run, so students skipped on a
 resumed run still appear.
@@ -66,10 +69,25 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+LOG_TAIL = 4000
+
+
 def write_result(out_dir: Path, result: dict) -> Path:
     path = Path(out_dir) / "results" / f"{result['student']}.json"
     _atomic_write(path, json.dumps(results_json(result), indent=1))
+    log_path = Path(out_dir) / "logs" / f"{result['student']}.log"
+    if result["status"] == "error":
+        _atomic_write(log_path, result.get("log") or result.get("reason") or "")
+    elif log_path.exists():
+        log_path.unlink()
     return path
+
+
+def _log_tail(out_dir: Path, student: str) -> str:
+    try:
+        return (Path(out_dir) / "logs" / f"{student}.log").read_text(errors="replace")[-LOG_TAIL:]
+    except OSError:
+        return ""
 
 
 def load_results(out_dir: Path) -> dict:
@@ -109,6 +127,8 @@ def write_tables(out_dir: Path, assignment: str, test_names: list, run_info: dic
                          "cell_seconds": x.get("cell_seconds"), "repairs": x.get("repairs", []),
                          "sandbox": x.get("sandbox"), "flags": sorted({f["rule"] for f in x.get("policy") or []}),
                          "graded_at": x.get("graded_at")}
+        if x["status"] == "error":
+            students[sid]["log_tail"] = _log_tail(out_dir, sid)
     summary = {"assignment": assignment, "tests": test_names, "counts": counts, **run_info, "students": students}
     summary_path = Path(out_dir) / "summary.json"
     _atomic_write(summary_path, json.dumps(summary, indent=1))

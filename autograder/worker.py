@@ -39,6 +39,8 @@ STATUSES = ("graded", "flagged", "timed_out", "kernel_died", "unreadable_noteboo
 #: Seconds allowed on top of the notebook budget for nbgrader and kernel start-up.
 STARTUP_GRACE = 90.0
 MAX_MESSAGE = 1500
+#: Characters of the grader's log kept with an ``error`` result (for the TA, never shown to the student).
+LOG_TAIL = 4000
 
 
 @dataclass
@@ -163,11 +165,16 @@ def _status_from_events(events: list) -> tuple[str, str | None]:
         return "kernel_died", f"the kernel died while running {where}"
     timeouts = [e for e in events if e["event"] == "timeout"]
     skipped = [e for e in events if e["event"] == "skipped_budget"]
+    wedged = [e for e in events if e["event"] == "skipped_unresponsive"]
     if timeouts or skipped:
         parts = []
         if timeouts:
             e = timeouts[0]
             parts.append(f"{e.get('grade_id') or 'cell %d' % e['cell']} did not finish in {e['seconds']} s")
+            if e.get("unresponsive"):
+                parts[-1] += " and the kernel ignored the interrupt (stopped)"
+        if wedged:
+            parts.append(f"{len(wedged)} cell(s) not run: the kernel stopped responding")
         if skipped:
             parts.append(f"{len(skipped)} cell(s) not run: notebook budget spent")
         return "timed_out", "; ".join(parts)
@@ -208,7 +215,9 @@ def grade_submission(task: GradeTask) -> dict:
     try:
         out = _grade(task, prep)
     except Exception as e:  # noqa: BLE001 (the batch must go on)
-        out = _result(task, "error", f"{type(e).__name__}: {e}")
+        import traceback
+
+        out = _result(task, "error", f"{type(e).__name__}: {e}", log=traceback.format_exc()[-LOG_TAIL:])
     # Policy findings void the tests they attack, whatever the run produced (autograder.integrity).
     out["integrity"] = prep.get("integrity", {})
     functions = {m["name"] for cells in task.masters.values() for m in cells if m["kind"] == "answer"}
@@ -274,7 +283,8 @@ def _grade(task: GradeTask, prep: dict) -> dict:
             return _result(task, "error", "the grading process exited without a result", repairs=repairs)
         res = json.loads(res_path.read_text())
         if not res.get("success"):
-            return _result(task, "error", _short_error(res), repairs=repairs, log=res.get("log", "")[-4000:])
+            log = ((res.get("log") or "") + "\n" + (res.get("error") or "")).strip()
+            return _result(task, "error", _short_error(res), repairs=repairs, log=log[-LOG_TAIL:])
         events = []
         ev_path = scratch / "events.jsonl"
         if ev_path.exists():

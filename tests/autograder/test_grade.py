@@ -17,6 +17,10 @@ from tests.helpers.nbgrader_course import solution_submission
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("autograder")]
 
 BUGGY = "def add(a, b):\n    return a - b\n"
+DIES = ("import sys\nsys.setrecursionlimit(10**9)\ndef _f():\n    return list(map(lambda _: _f(), [0]))\n"
+        "_f()\n")
+DEAF = ("def scale(x, k):\n    return x * k\nwhile True:\n    try:\n        while True:\n            pass\n"
+        "    except KeyboardInterrupt:\n        pass\n")
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +32,11 @@ def batch(tmp_path_factory):
     c.submit(T.A, "blank", nbformat.read(str(c.release_path(T.A)), as_version=4))
     c.submit(T.A, "buggy", T.with_answer(c, "add", BUGGY))
     c.submit(T.A, "loop", T.with_answer(c, "add", "while True:\n    pass\n"))
-    # crashes the interpreter (C stack overflow) without a call the policy scan flags
-    c.submit(T.A, "dies", T.with_answer(c, "scale", "import sys\nsys.setrecursionlimit(10**9)\ndef _f(): _f()\n_f()\n"))
+    # crashes the interpreter by SIGSEGV (C stack overflow) without a call the policy scan flags; the
+    # recursion goes through map() because Python 3.11+ runs plain Python-to-Python calls on the heap
+    c.submit(T.A, "dies", T.with_answer(c, "scale", DIES))
+    # swallows the timeout's interrupt: the kernel never goes idle again
+    c.submit(T.A, "deaf", T.with_answer(c, "scale", DEAF))
     c.submit(T.A, "deleted", T.drop_cells(T.with_answer(c, "add", BUGGY), ["test_add"]))
     c.submit(T.A, "dup", T.duplicate_cell(solution_submission(src), "test_scale"))
     c.submit(T.A, "retyped", T.retype_cell(T.with_answer(c, "add", BUGGY), "test_add"))
@@ -49,7 +56,8 @@ def test_statuses_and_scores(batch):
     got = {s: (v["status"], v["score"]) for s, v in summary["students"].items()}
     assert got == {
         "good": ("graded", 6.0), "blank": ("graded", 0.0), "buggy": ("graded", 4.0),
-        "loop": ("timed_out", 4.0), "dies": ("kernel_died", 2.0), "deleted": ("graded", 4.0),
+        "loop": ("timed_out", 4.0), "dies": ("kernel_died", 2.0), "deaf": ("timed_out", 2.0),
+        "deleted": ("graded", 4.0),
         "dup": ("graded", 6.0), "retyped": ("graded", 4.0), "stripped": ("graded", 4.0),
         "v3": ("graded", 6.0), "badjson": ("unreadable_notebook", 0.0),
     }
@@ -79,8 +87,11 @@ def test_messages_are_the_failing_check_only(batch):
     dies = {t["name"]: t for t in _result(c, "dies")["tests"]}
     assert dies["test_add"]["status"] == "passed"
     assert dies["test_scale"]["output"].startswith("KernelDied:")
+    deaf = {t["name"]: t for t in _result(c, "deaf")["tests"]}
+    assert deaf["test_add"]["status"] == "passed"
+    assert deaf["test_scale"]["output"] == "KernelDied: not run: the kernel stopped responding while running cell 4"
     assert "not be read" in _result(c, "badjson")["tests"][0]["output"]
-    for student in ("buggy", "loop", "dies", "blank", "badjson", "retyped"):
+    for student in ("buggy", "loop", "dies", "deaf", "blank", "badjson", "retyped"):
         text = (c.root / "grades" / T.A / "results" / f"{student}.json").read_text()
         assert T.SECRET not in text and "Traceback" not in text and "File \"" not in text
 
@@ -88,6 +99,9 @@ def test_messages_are_the_failing_check_only(batch):
 def test_timeout_message_names_the_limit(batch):
     c, summary = batch
     assert summary["students"]["loop"]["reason"] == "add did not finish in 4 s"
+    assert summary["students"]["deaf"]["reason"] == (
+        "scale did not finish in 4 s and the kernel ignored the interrupt (stopped); "
+        "2 cell(s) not run: the kernel stopped responding")
     names = {t["name"]: t["output"] for t in _result(c, "loop")["tests"]}
     assert "NameError" in names["test_add"]
 
@@ -138,7 +152,7 @@ def test_resume_skips_then_force_regrades(batch):
     forced = grade(c.root, T.A, workers=2, cell_timeout=4, progress=False, students=["good"], force=True)
     assert forced["graded_now"] == ["good"]
     # the tables still list every student, not only the ones graded in this run
-    assert len(forced["students"]) == 11
+    assert len(forced["students"]) == 12
 
 
 def test_missing_student_is_reported(batch):
@@ -155,3 +169,24 @@ def test_cli_grade(batch):
     assert proc.returncode == 0, proc.stderr
     assert "good" in proc.stdout and "graded" in proc.stdout
     assert json.loads((c.root / "out2" / "results" / "good.json").read_text())["score"] == 6.0
+
+
+def test_error_status_keeps_the_grader_log_for_tas(batch, monkeypatch, tmp_path):
+    """A grader failure is an ``error`` with nbgrader's log tail in summary.json, not in the student's file."""
+    c, _ = batch
+    import autograder.grade as G
+
+    monkeypatch.setattr(G.gbmod, "export_assignment", lambda *a, **k: b"this is not a sqlite gradebook")
+    out = tmp_path / "out"
+    s = grade(c.root, T.A, workers=1, cell_timeout=4, progress=False, students=["good"], force=True, output=out)
+    row = s["students"]["good"]
+    assert row["status"] == "error" and row["reason"]
+    assert "Traceback" in row["log_tail"] or "[ERROR]" in row["log_tail"], row["log_tail"]
+    assert (out / "logs" / "good.log").read_text()[-200:] == row["log_tail"][-200:]
+    student_file = (out / "results" / "good.json").read_text()
+    assert "log_tail" not in student_file and "Traceback" not in student_file
+    # a later successful run drops the stale log
+    monkeypatch.undo()
+    s = grade(c.root, T.A, workers=1, cell_timeout=4, progress=False, students=["good"], force=True, output=out)
+    assert s["students"]["good"]["status"] == "graded" and "log_tail" not in s["students"]["good"]
+    assert not (out / "logs" / "good.log").exists()
