@@ -4,27 +4,41 @@ from __future__ import annotations
 
 import importlib
 
-from tests.helpers.nbgrader_course import ScratchCourse, solution_submission
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.helpers.nbgrader_course import ScratchCourse, read_source, solution_submission
 
 
-def grade_catalogue(tmp_path, assignment: str):
-    """Submit the solution, every mutant and every correct variant; autograde once.
+def grade_catalogue(tmp_path, assignment: str, shards: int = 2):
+    """Submit the solution, every mutant and every correct variant; autograde.
+
+    Submissions are dealt round-robin into ``shards`` scratch courses whose
+    ``nbgrader autograde`` runs go in parallel (one per core), since each
+    notebook's kernel start and torch import dominate the cost.
 
     Returns ``(catalogue_module, {student_id: GradeResult})``; student ids are
     ``solution``, ``mutant_<name>`` and ``correct_<name>``.
     """
     cat = importlib.import_module(f"tests.mutants.{assignment}")
-    course = ScratchCourse(tmp_path / "course", [assignment], reduced=True)
-    course.generate(assignment)
-    src = course.source_nb(assignment)
-    course.submit(assignment, "solution", solution_submission(src))
-    for m in cat.MUTANTS:
-        course.submit(assignment, f"mutant_{m.name}", solution_submission(src, {m.function: m.code}))
-    for v in cat.CORRECT:
-        course.submit(assignment, f"correct_{v.name}", solution_submission(src, {v.function: v.code}))
-    course.autograde(assignment)
-    students = ["solution"] + [f"mutant_{m.name}" for m in cat.MUTANTS] + [f"correct_{v.name}" for v in cat.CORRECT]
-    return cat, {s: course.result(assignment, s) for s in students}
+    src = read_source(assignment, reduced=True)
+    submissions = [("solution", solution_submission(src))]
+    submissions += [(f"mutant_{m.name}", solution_submission(src, {m.function: m.code})) for m in cat.MUTANTS]
+    submissions += [(f"correct_{v.name}", solution_submission(src, {v.function: v.code})) for v in cat.CORRECT]
+
+    def run_shard(k: int):
+        course = ScratchCourse(tmp_path / f"course{k}", [assignment], reduced=True)
+        course.generate(assignment)
+        mine = submissions[k::shards]
+        for student, nb in mine:
+            course.submit(assignment, student, nb)
+        course.autograde(assignment)
+        return {student: course.result(assignment, student) for student, _ in mine}
+
+    results = {}
+    with ThreadPoolExecutor(max_workers=shards) as pool:
+        for part in pool.map(run_shard, range(shards)):
+            results.update(part)
+    return cat, results
 
 
 def check_catalogue(cat, results, min_mutants: int, min_correct_per_function: int):
