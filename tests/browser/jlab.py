@@ -22,7 +22,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -339,15 +338,6 @@ def launch_browser(playwright):
 # --------------------------------------------------------------------------- page
 
 # JS helpers evaluated in the page; `window.jupyterapp` is exposed by the server flag.
-_JS_PANEL = """
-() => {
-  const app = window.jupyterapp;
-  if (!app) return null;
-  const w = app.shell.currentWidget;
-  return w && w.content && w.sessionContext ? w : null;
-}
-"""
-
 _JS_STATE = """
 () => {
   const app = window.jupyterapp;
