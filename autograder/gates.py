@@ -356,9 +356,16 @@ def gate_grades(stage: Stage) -> GateResult:
             if b_total != 0:
                 passing = {k: v for k, v in blank.items() if v[0] > 0}
                 problems.append(f"the untouched release scored {b_total:g}: {passing}")
-            fix = ("a solution that loses points: fix the solution or the test it fails (run the notebook and read "
-                   "the message above); a release that scores: give each listed test cell a visible check that "
-                   "calls the student function, so the stub's NotImplementedError fails it")
+            fixes = []
+            if total != max_total or errors:
+                fixes.append("fix the solution or the test it fails (the failing check's message is above; run "
+                             f"source/{a}/{a}.ipynb top to bottom to see it in place)")
+            if b_total != 0:
+                fixes.append("give each listed test cell a visible check that calls the function under test, so the "
+                             "release's NotImplementedError stub fails it")
+            if b_max != max_total:
+                fixes.append("regenerate: the release and the source disagree on the test cells")
+            fix = "; ".join(fixes)
     return GateResult("grades", a, not problems, time.perf_counter() - t0, problems, fix,
                       log="\n".join(logs), timings=timings)
 

@@ -14,7 +14,6 @@ A reduced ``regularization`` notebook (setup + graded cells) keeps it fast.
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
 import sys
 import time
