@@ -21,9 +21,22 @@ def is_headless() -> bool:
     return bool(os.environ.get("NBGRADER_EXECUTION"))
 
 
+def figure_png(fig, dpi: int = 96) -> bytes:
+    """PNG bytes of a matplotlib figure (works with any backend, Agg included)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
 def show(widget, static_figure=None):
-    """Display ``widget`` for a person, or ``static_figure()``'s figure when headless."""
-    from IPython.display import display
+    """Display ``widget`` for a person, or ``static_figure()``'s figure when headless.
+
+    The static figure is displayed as a PNG image, so it shows in executed
+    notebooks and feedback whatever matplotlib backend the kernel runs.
+    """
+    from IPython.display import Image, display
 
     if is_headless():
         if static_figure is not None:
@@ -31,7 +44,7 @@ def show(widget, static_figure=None):
 
             fig = static_figure()
             if fig is not None:
-                display(fig)
+                display(Image(data=figure_png(fig)))
                 plt.close(fig)
         return None
     display(widget)
