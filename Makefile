@@ -2,6 +2,7 @@
 #   make demo   build the release, check the course, grade sample submissions
 #   make test   the whole test suite (what CI runs)
 #   make lab    JupyterLab on release/ (students)
+#   make publish  every course gate, then release/ (instructors; ARGS="--exchange" or ARGS="--bundle dist")
 #
 # TORCH_SPEC picks the torch build installed before everything else. The
 # default is the CPU build this course's CI uses; on a CUDA machine use e.g.
@@ -18,7 +19,7 @@ export COURSE_DATASET ?= digits
 # nbgrader runs `alembic` from PATH: put the venv first
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: env release check demo test test-fast lab bench clean help
+.PHONY: env release check publish demo test test-fast test-browser lab bench clean help
 
 help:
 	@sed -n '2,9p' Makefile
@@ -48,6 +49,12 @@ test: env
 
 test-fast: env
 	$(PY) -m pytest -n $(WORKERS) --dist loadgroup -m "not slow and not browser"
+
+test-browser: env
+	$(PY) -m pytest tests/browser -m browser -rA
+
+publish: env
+	$(PY) -m autograder publish --workers $(WORKERS) $(ARGS)
 
 lab: env
 	COURSE_HEADLESS=0 $(VENV)/bin/jupyter lab --notebook-dir=release

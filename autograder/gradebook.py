@@ -64,7 +64,8 @@ def copy_assignment_rows(src_url: str, dst_url: str, assignment: str) -> None:
     """Copy one assignment's master rows (cells, checksums, points, due date)."""
     with Gradebook(src_url) as src, Gradebook(dst_url) as dst:
         a = src.find_assignment(assignment)
-        dst.update_or_create_assignment(assignment, duedate=a.duedate)
+        # keep a due date set with `nbgrader db assignment add` when the source has none
+        dst.update_or_create_assignment(assignment, **({"duedate": a.duedate} if a.duedate else {}))
         for nb in a.notebooks:
             dst.update_or_create_notebook(nb.name, assignment)
             for c in nb.source_cells:

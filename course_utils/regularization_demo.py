@@ -288,6 +288,9 @@ class Overfit1DDemo:
         self.reg_slider = W.FloatLogSlider(value=reg, base=10, min=lo, max=hi, step=step, description="λ",
                                            continuous_update=False, readout_format=".1e")
         self.out = W.Output()
+        # stable selectors for the browser tests
+        self.reg_slider.add_class("regularization-lambda")
+        self.out.add_class("regularization-figure")
         self.widget = W.VBox([self.reg_slider, self.out])
         self._curve = None
         self.data = self.problem.model(self.reg_slider.value)
@@ -463,6 +466,10 @@ class Toy2DDemo:
         self.reg_slider = W.FloatLogSlider(value=reg, base=10, min=lo, max=hi, step=step, description="λ",
                                            continuous_update=False, readout_format=".1e")
         self.out = W.Output()
+        # stable selectors for the browser tests
+        self.penalty_toggle.add_class("regularization-penalty")
+        self.reg_slider.add_class("regularization-lambda")
+        self.out.add_class("regularization-figure")
         self.widget = W.VBox([W.HBox([self.penalty_toggle, self.reg_slider]), self.out])
         self.data = self.model(penalty, self.reg_slider.value)
         self.penalty_toggle.observe(self._on_change, names="value")

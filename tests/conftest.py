@@ -7,3 +7,16 @@ os.environ.setdefault("COURSE_DATASET", "digits")
 os.environ.setdefault("MPLBACKEND", "Agg")
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where the browser tests left their screenshots (also under xdist)."""
+    ran_browser = any(
+        getattr(r, "nodeid", "").startswith("tests/browser/")
+        for reports in terminalreporter.stats.values() for r in reports if hasattr(r, "nodeid")
+    )
+    if ran_browser:
+        from pathlib import Path
+
+        artifacts = os.environ.get("BROWSER_ARTIFACTS") or str(Path(__file__).resolve().parents[1] / "artifacts" / "browser")
+        terminalreporter.write_line(f"browser screenshots: {artifacts}")

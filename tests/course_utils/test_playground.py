@@ -231,13 +231,19 @@ def test_headless_show_renders_a_static_figure(monkeypatch, capsys):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = []
+    import course_utils.widgets as widgets
+
+    shown, rendered = [], []
+    original_png = widgets.figure_png
     monkeypatch.setenv("COURSE_HEADLESS", "1")
     monkeypatch.setattr("IPython.display.display", lambda obj, *a, **k: shown.append(obj))
+    monkeypatch.setattr(widgets, "figure_png", lambda fig, **k: rendered.append(fig) or original_png(fig, **k))
     pg = Playground({"SGD": sgd, "Adam": not_yet}, steps=20)
     assert pg.show() is None
-    assert len(shown) == 1 and isinstance(shown[0], matplotlib.figure.Figure)
-    fig = shown[0]
+    # displayed as PNG bytes, so it survives any matplotlib backend
+    assert len(shown) == 1 and shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(rendered) == 1 and isinstance(rendered[0], matplotlib.figure.Figure)
+    fig = rendered[0]
     ax = fig.axes[0]
     lines = [l for l in ax.get_lines() if l.get_label() == "SGD"]
     assert lines and np.allclose(lines[0].get_xydata(), pg.trajectories["SGD"])
