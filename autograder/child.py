@@ -89,14 +89,14 @@ class BudgetedExecute(IntegrityExecuteMixin, Execute):
         """Kill a wedged kernel (its whole session: bwrap and everything in its pid namespace)."""
         import signal
 
-        pid = getattr(getattr(self.km, "provisioner", None), "pid", None)
-        if not pid:
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if proc is None or proc.poll() is not None:  # not yet reaped: the pid is still the kernel's
             return
         try:
-            os.killpg(pid, signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)
         except OSError:
             try:
-                os.kill(pid, signal.SIGKILL)
+                proc.kill()
             except OSError:
                 pass
 

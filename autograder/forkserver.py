@@ -7,8 +7,12 @@ caller's ``__main__`` (scripts without a main guard keep working) and works from
 daemonic processes such as Dask workers.
 
 Protocol: one job path per line on stdin; the server forks, the child runs
-:func:`autograder.child.entry` in a new session, and the server answers the
-child's pid on stdout. Children are reaped by the server (SIGCHLD ignored).
+:func:`autograder.child.entry` in a new session, and the server answers
+``"<pid> <start time>"`` on stdout. Children are reaped by the server (SIGCHLD
+ignored), so the caller is not their parent and only sees a pid: pids are
+recycled quickly on a busy machine (``pid_max`` is often 32768), so a process
+is identified by its pid AND its start time (:class:`Proc`), and nothing is
+waited on or killed under a pid that now belongs to someone else.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 
 def serve() -> None:
@@ -44,7 +49,7 @@ def serve() -> None:
                 code = 1
             finally:
                 os._exit(code)
-        stdout.write(f"{pid}\n")
+        stdout.write(f"{pid} {start_time(pid)}\n")
         stdout.flush()
 
 
@@ -63,7 +68,7 @@ class ForkServer:
                 stderr=subprocess.DEVNULL, env=self._env, text=True, bufsize=1, start_new_session=True)
         return self._proc
 
-    def launch(self, job_path: Path) -> int:
+    def launch(self, job_path: Path) -> "Proc":
         with self._lock:
             for attempt in range(2):
                 proc = self._ensure()
@@ -72,7 +77,8 @@ class ForkServer:
                     proc.stdin.flush()
                     line = proc.stdout.readline()
                     if line.strip():
-                        return int(line)
+                        pid, start = line.split()
+                        return Proc(int(pid), int(start))
                 except (BrokenPipeError, ValueError, OSError):
                     pass
                 self._proc = None
@@ -89,24 +95,64 @@ class ForkServer:
             self._proc = None
 
 
-def alive(pid: int) -> bool:
+class Proc(NamedTuple):
+    """A process that is not our child: its pid and its start time (0: it had already exited)."""
+
+    pid: int
+    start: int
+
+
+def _stat(pid: int) -> list[str] | None:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie counts as dead
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
+            return fh.read().rsplit(")", 1)[-1].split()
     except OSError:
-        return True
+        return None
 
 
-def wait(pid: int, limit: float, poll: float = 0.05) -> bool:
-    """Wait until ``pid`` exits; False when ``limit`` seconds passed first."""
+def start_time(pid: int) -> int:
+    """Start time of ``pid`` in clock ticks since boot (0 when unknown or gone)."""
+    st = _stat(pid)
+    return int(st[19]) if st and len(st) > 19 else 0
+
+
+def alive(proc) -> bool:
+    """Is ``proc`` (a :class:`Proc`, or a bare pid) still running? A zombie or a recycled pid is not."""
+    pid, start = (proc.pid, proc.start) if isinstance(proc, Proc) else (int(proc), None)
+    st = _stat(pid)
+    if st is None:
+        if not os.path.isdir("/proc"):  # no procfs (macOS): fall back to signal 0
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+            return True
+        return False
+    if st[0] == "Z":
+        return False
+    return start is None or (start != 0 and int(st[19]) == start)
+
+
+def kill_group(proc, sig: int = signal.SIGKILL) -> None:
+    """Signal the process group led by ``proc`` (else the process), unless its pid was recycled."""
+    if not alive(proc):
+        return
+    pid = proc.pid if isinstance(proc, Proc) else int(proc)
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def wait(proc, limit: float, poll: float = 0.05) -> bool:
+    """Wait until ``proc`` exits; False when ``limit`` seconds passed first."""
     end = time.monotonic() + limit
-    while alive(pid):
+    while alive(proc):
         if time.monotonic() > end:
             return False
         time.sleep(poll)

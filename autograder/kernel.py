@@ -11,7 +11,7 @@ environment, its command line and its transport. The grader calls
   only two folders the kernel needs (its working directory and ``ipc_dir``); it
   returns the argv unchanged today. A sandbox (bubblewrap) replaces it and
   reports itself through :func:`sandbox_description`.
-- The kernel's pid is written to ``ipc_dir/kernel.pid`` so the grader can kill a
+- The kernel's pid and start time are written to ``ipc_dir/kernel.pid`` so the grader can kill a
   kernel that outlives its notebook budget (jupyter_client starts kernels in
   their own session, out of reach of a process-group kill).
 """
@@ -100,6 +100,8 @@ def grading_kernel_manager_class(ipc_dir: str | os.PathLike):
             await super()._async_launch_kernel(kernel_cmd, **kw)
             pid = getattr(self.provisioner, "pid", None)
             if pid:
-                (ipc / "kernel.pid").write_text(str(pid))
+                from .forkserver import start_time
+
+                (ipc / "kernel.pid").write_text(f"{pid} {start_time(pid)}")
 
     return GradingKernelManager

@@ -91,10 +91,10 @@ def _run_child(job_path: Path, limit: float, env: dict, launch: str) -> tuple[st
     if launch in ("auto", "forkserver") and sys.platform != "win32":
         from . import forkserver
 
-        pid = _fork_server().launch(job_path)
-        if not forkserver.wait(pid, limit):
-            _kill_group(pid)
-            forkserver.wait(pid, 10)
+        proc = _fork_server().launch(job_path)
+        if not forkserver.wait(proc, limit):
+            forkserver.kill_group(proc)
+            forkserver.wait(proc, 10)
             return "killed", time.monotonic() - t0
         return "ok", time.monotonic() - t0
     proc = subprocess.Popen([sys.executable, "-m", "autograder.child", str(job_path)], env=env,
@@ -119,12 +119,18 @@ def _kill_group(pid: int) -> None:
 
 
 def _kill_kernel(ipc_dir: Path) -> None:
+    """Kill a kernel left behind by a killed grading process (``kernel.pid``: pid and start time)."""
+    from .forkserver import Proc, kill_group
+
     pid_file = ipc_dir / "kernel.pid"
     if pid_file.exists():
         try:
-            _kill_group(int(pid_file.read_text().strip()))
+            pid, start = (pid_file.read_text().split() + ["0"])[:2]
+            proc = Proc(int(pid), int(start))
         except ValueError:
-            pass
+            return
+        if proc.start:  # without a start time the pid may be someone else's by now
+            kill_group(proc)
 
 
 # --- results -----------------------------------------------------------------------------------

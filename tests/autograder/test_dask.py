@@ -20,7 +20,7 @@ def test_grade_on_dask_cluster(tmp_path):
     c.submit(T.A, "buggy", T.with_answer(c, "add", "def add(a, b):\n    return a - b\n"))
     T.write_raw(c, "badjson", b"not json")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         summary = grade(c.root, T.A, scheduler=cluster.scheduler_address, cell_timeout=120, progress=False)
         with distributed.Client(cluster.scheduler_address) as client:
             ran_on = client.run(lambda: "ok")

@@ -100,3 +100,27 @@ def test_hidden_errors_still_fail_the_check_and_outputs_are_capped(tmp_path):
     spam = sum(len(o.get("text", "")) for o in nb.cells[1].outputs)
     assert spam <= integrity.MAX_CELL_OUTPUT + 200
     assert "truncated by the grader" in nb.cells[1].outputs[-1]["text"]
+
+
+def test_a_recycled_pid_is_neither_waited_on_nor_killed(tmp_path):
+    """Grading processes and kernels are identified by pid AND start time (pid_max is often 32768)."""
+    import subprocess
+    import sys
+
+    from autograder import forkserver, worker
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        real = forkserver.Proc(sleeper.pid, forkserver.start_time(sleeper.pid))
+        assert real.start > 0 and forkserver.alive(real)
+        recycled = forkserver.Proc(sleeper.pid, real.start - 1)  # same pid, another process's start time
+        assert not forkserver.alive(recycled) and forkserver.wait(recycled, 0.1)
+        (tmp_path / "kernel.pid").write_text(f"{recycled.pid} {recycled.start}")
+        worker._kill_kernel(tmp_path)
+        assert sleeper.poll() is None, "killed a process whose pid merely matched"
+        (tmp_path / "kernel.pid").write_text(f"{real.pid} {real.start}")
+        worker._kill_kernel(tmp_path)
+        assert sleeper.wait(10) == -9
+    finally:
+        sleeper.kill()
+        sleeper.wait()
