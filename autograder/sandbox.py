@@ -208,13 +208,15 @@ def build_command(cmd: list[str], workdir: str, ipc_dir: str, env: dict | None =
             args += ["--symlink", os.readlink(d), d]
         elif os.path.isdir(d):
             args += ["--ro-bind", d, d]
+    # The private /tmp comes before the binds: a course or venv that lives under /tmp (a CI clone)
+    # must be bound on top of it, not hidden by it.
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(s.tmp_mb * 1024 * 1024),
+             "--tmpfs", "/tmp"]
+    made.add("/tmp")
     for p in _ro_paths(s):
         _parents(p, made, args)
         args += ["--ro-bind", p, p]
         made.add(p)
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(s.tmp_mb * 1024 * 1024),
-             "--tmpfs", "/tmp"]
-    made.add("/tmp")
     for p in (workdir, ipc_dir):
         _parents(p, made, args)
         args += ["--bind", p, p]
