@@ -56,6 +56,9 @@ class BudgetedExecute(IntegrityExecuteMixin, Execute):
         kw["kernel_manager_class"] = _kernel.grading_kernel_manager_class(self._ipc_dir_from(kw))
         super().__init__(**kw)
         self.iopub_timeout = max(int(self.iopub_timeout or 0), IOPUB_GRACE)
+        # Nothing is read from the kernel after its last cell: kill it instead of a graceful shutdown
+        # (ipykernel's exit handlers, then bwrap's teardown, cost 1-3 s per submission).
+        self.shutdown_kernel = "immediate"
 
     @staticmethod
     def _ipc_dir_from(kw):

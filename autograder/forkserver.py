@@ -29,6 +29,9 @@ from typing import NamedTuple
 
 def serve() -> None:
     from . import child  # the expensive imports, once
+    from . import sandbox
+
+    sandbox.probe()  # forked children inherit the cached answer instead of running bwrap each
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     stdin, stdout = sys.stdin, sys.stdout
@@ -67,6 +70,11 @@ class ForkServer:
                 [sys.executable, "-m", "autograder.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL, env=self._env, text=True, bufsize=1, start_new_session=True)
         return self._proc
+
+    def start(self) -> None:
+        """Start the server now (its imports take seconds) so that it is ready for the first task."""
+        with self._lock:
+            self._ensure()
 
     def launch(self, job_path: Path) -> "Proc":
         with self._lock:

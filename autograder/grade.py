@@ -74,6 +74,10 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
         cell_timeout = int(course.config.get("Execute", {}).get("timeout", 60) or 60)
     workers = max(1, int(workers or os.cpu_count() or 1))
 
+    if not scheduler and launch in ("auto", "forkserver") and sys.platform != "win32":
+        from .worker import start_fork_server
+
+        start_fork_server()  # its imports overlap with the planning below
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
         template = gbmod.export_assignment(course, assignment, Path(tmp) / "gradebook.db")
         # instructor cell ids: demo cells are left out of the graded run (autograder.integrity)

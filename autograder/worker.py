@@ -85,6 +85,14 @@ def _fork_server():
         return _SERVER
 
 
+def start_fork_server() -> None:
+    """Start this process's fork server ahead of the first task (best effort)."""
+    try:
+        _fork_server().start()
+    except OSError:
+        pass
+
+
 def _run_child(job_path: Path, limit: float, env: dict, launch: str) -> tuple[str, float]:
     """Run the grading process; return ("ok"|"killed", seconds)."""
     t0 = time.monotonic()
