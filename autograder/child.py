@@ -28,9 +28,11 @@ from .integrity import IntegrityExecuteMixin
 TIMEOUT_ENAME = "CellTimeoutError"
 BUDGET_ENAME = "NotebookTimeout"
 DEAD_ENAME = "KernelDied"
-#: Seconds a kernel gets to go idle after its reply (or after a timeout's interrupt) before it counts as
-#: wedged (nbclient's default of 4 s is too short on a loaded machine; it only costs time when wedged).
+#: Seconds a kernel gets to go idle after its reply before it counts as wedged (nbclient's 4 s is short
+#: on a loaded machine; it never costs an honest kernel time), and after a timeout's interrupt (an honest
+#: kernel goes idle at once; a broken or interrupt-ignoring one would make every timeout cost this more).
 IOPUB_GRACE = 15
+INTERRUPT_GRACE = 5
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -55,7 +57,8 @@ class BudgetedExecute(IntegrityExecuteMixin, Execute):
     def __init__(self, **kw):
         kw["kernel_manager_class"] = _kernel.grading_kernel_manager_class(self._ipc_dir_from(kw))
         super().__init__(**kw)
-        self.iopub_timeout = max(int(self.iopub_timeout or 0), IOPUB_GRACE)
+        self._iopub_grace = max(int(self.iopub_timeout or 0), IOPUB_GRACE)
+        self.iopub_timeout = self._iopub_grace
         # Nothing is read from the kernel after its last cell: kill it instead of a graceful shutdown
         # (ipykernel's exit handlers, then bwrap's teardown, cost 1-3 s per submission).
         self.shutdown_kernel = "immediate"
@@ -79,6 +82,10 @@ class BudgetedExecute(IntegrityExecuteMixin, Execute):
         self._dead_at = None
         self._dead_why = ""
         return super().preprocess(nb, resources, km)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.iopub_timeout = INTERRUPT_GRACE  # read by nbclient right after this returns
+        return await super()._async_handle_timeout(timeout, cell)
 
     def _kernel_alive(self) -> bool:
         from jupyter_core.utils import run_sync
@@ -125,6 +132,7 @@ class BudgetedExecute(IntegrityExecuteMixin, Execute):
                 return cell, resources
             timeout = max(1, min(timeout, math.ceil(remaining)))
         self.timeout = timeout
+        self.iopub_timeout = self._iopub_grace
         t0 = time.monotonic()
         try:
             out = super().preprocess_cell(cell, resources, index)
