@@ -45,7 +45,7 @@ demo: env
 	$(PY) -m autograder demo --workers $(WORKERS)
 
 test: env
-	$(PY) -m pytest -n $(WORKERS) --dist loadgroup
+	$(PY) -m pytest -n $(WORKERS) --dist loadgroup --durations=15
 
 test-fast: env
 	$(PY) -m pytest -n $(WORKERS) --dist loadgroup -m "not slow and not browser"
