@@ -8,7 +8,6 @@ it must never appear in anything a student can see.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,11 +19,6 @@ from tests.helpers.nbgrader_course import REPO, ScratchCourse, solution_submissi
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 from tools.nbauthor import answer, code, md, setup, test  # noqa: E402
-
-# nbgrader shells out to `alembic` when it creates a gradebook: the venv's bin must be on PATH.
-_BIN = str(Path(sys.executable).parent)
-if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 ASSIGNMENT = "toyassign"
 CANARY = "qz7canary"

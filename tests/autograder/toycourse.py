@@ -7,7 +7,6 @@ the tests run in seconds and do not depend on the real notebooks.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -18,11 +17,6 @@ from tests.helpers.nbgrader_course import REPO, ScratchCourse, nb_meta, solution
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 from tools.nbauthor import answer, code, md, setup, test  # noqa: E402
-
-# nbgrader shells out to `alembic` when it creates a gradebook: the venv's bin must be on PATH.
-_BIN = str(Path(sys.executable).parent)
-if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
-    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 A = "toy"
 SECRET = "hidden_oracle_marker_42"
