@@ -1,7 +1,7 @@
 # Regularization + Optimization course: one entry point for every role.
 #   make demo   build the release, check the course, grade sample submissions
 #   make test   the whole test suite (what CI runs)
-#   make lab    JupyterLab on release/ (students)
+#   make lab    JupyterLab on workspace/, the student's own copy of release/ (students)
 #   make publish  every course gate, then release/ (instructors; ARGS="--exchange" or ARGS="--bundle dist")
 #
 # TORCH_SPEC picks the torch build installed before everything else. The
@@ -56,8 +56,12 @@ test-browser: env
 publish: env
 	$(PY) -m autograder publish --workers $(WORKERS) $(ARGS)
 
+# Students work in workspace/ (git-ignored), never in release/, which the
+# instructor's commands regenerate; nbgrader's instructor tools are disabled.
 lab: env
-	COURSE_HEADLESS=0 $(VENV)/bin/jupyter lab --notebook-dir=release
+	$(PY) -m course_utils.workspace --release release --workspace workspace
+	JUPYTER_CONFIG_PATH=$(CURDIR)/tools/student_jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+	COURSE_HEADLESS=0 $(VENV)/bin/jupyter lab --notebook-dir=workspace
 
 bench: env
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
