@@ -15,7 +15,9 @@ is sanitized before nbconvert sees it:
   quote the code of every frame, including hidden helpers a student calls);
 - any output or source line that quotes a hidden-test line (e.g. a student cell
   printing IPython's ``In`` history) is redacted;
-- notebook and cell metadata are dropped (checksums, widget state, anything).
+- notebook and cell metadata are dropped (checksums, widget state, anything);
+- math is rendered to MathML when the page is written (autograder.offline_math),
+  so feedback reads right offline.
 
 Files: ``feedback/<student>/<assignment>/<notebook>.html`` (nbgrader's layout,
 so ``nbgrader release_feedback`` works) and ``grades/<assignment>/feedback/<student>.html``.
@@ -166,15 +168,35 @@ def _annotation(name: str, score: float, max_score: float, message: str) -> str:
     return body + "</div>"
 
 
+WITHHELD = "[message withheld: this submission is under review by the course staff]"
+
+
+def _messages(result: StudentResult) -> dict:
+    """Test name -> the message to show; for a flagged submission none (its messages may carry what it read)."""
+    if result.status == "flagged":
+        return {t.name: (WITHHELD if t.message else "") for t in result.tests}
+    return {t.name: t.message for t in result.tests}
+
+
 def summary_html(result: StudentResult, notebook: str | None = None) -> str:
-    rows = []
+    rows, first_with = [], {}
+    messages = _messages(result)
     for t in result.tests:
         if notebook and t.notebook and t.notebook != notebook:
             continue
         mark, color = _badge(t.score, t.max_score)
+        msg = messages.get(t.name, "")
+        # one message for many tests (an unreadable notebook, a missing function) is said once
+        if msg and msg == result.reason:
+            shown = "<i>see the status above</i>"
+        elif msg and msg in first_with:
+            shown = f"<i>same message as <code>{html.escape(first_with[msg])}</code></i>"
+        else:
+            shown = html.escape(msg)
+            first_with.setdefault(msg, t.name) if msg else None
         rows.append(f'<tr><td style="color:{color}">{mark}</td><td><code>{html.escape(t.name)}</code></td>'
                     f'<td style="text-align:right">{_fmt(t.score)} / {_fmt(t.max_score)}</td>'
-                    f'<td>{html.escape(t.message)}</td></tr>')
+                    f'<td>{shown}</td></tr>')
     head = (f"<h1>Feedback: {html.escape(result.assignment)}</h1>"
             f"<p><b>Student:</b> {html.escape(result.student)} &nbsp; "
             f"<b>Score:</b> {_fmt(round(result.total, 4))} / {_fmt(result.max_score)}")
@@ -195,12 +217,18 @@ def summary_html(result: StudentResult, notebook: str | None = None) -> str:
 def sanitize_notebook(nb, result: StudentResult, secrets: set[str], tests: str = "visible"):
     """A new notebook safe to show the student: see the module docstring for the rules."""
     scores = {t.name: t for t in result.tests}
+    messages = _messages(result)
     nb_name = None
     cells = [new_markdown_cell(summary_html(result, nb_name))]
+    # A flagged submission may have read hidden tests (e.g. the calling frame) and printed them in any
+    # encoding; redaction cannot see every encoding, so nothing it printed after the first hidden test is shown.
+    drop_outputs = False
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
         if cell.cell_type == "code":
             new = nbformat.v4.new_code_cell(execution_count=cell.get("execution_count"))
+            if is_test_cell(cell) and result.status == "flagged" and split_hidden(cell.source)[1]:
+                drop_outputs = True
             if is_test_cell(cell):
                 gid = meta.get("grade_id", "test")
                 visible, hidden = split_hidden(cell.source)
@@ -213,14 +241,18 @@ def sanitize_notebook(nb, result: StudentResult, secrets: set[str], tests: str =
                                                  if o.get("output_type") != "stream" or o.get("name") != "stderr"]
                 t = scores.get(gid)
                 score, mx = (t.score, t.max_score) if t else (0.0, float(meta.get("points", 0) or 0))
-                msg = t.message if t else "not graded"
+                msg = messages.get(gid, "") if t else "not graded"
+                if drop_outputs:
+                    new.outputs = []
                 if _quotes_hidden(msg, secrets):
                     msg = REDACTED
                 cells.append(new)
                 cells.append(new_markdown_cell(_annotation(gid, score, mx, msg)))
                 continue
             new.source = _redact_source(cell.source, secrets)
-            new.outputs = sanitize_outputs(cell.get("outputs", []), secrets)
+            new.outputs = [] if drop_outputs else sanitize_outputs(cell.get("outputs", []), secrets)
+            if drop_outputs and cell.get("outputs"):
+                new.source += "\n# (output not shown: this submission is under review)"
             cells.append(new)
         elif cell.cell_type == "markdown":
             new = new_markdown_cell(_redact_source(cell.source, secrets))
@@ -239,10 +271,12 @@ def sanitize_notebook(nb, result: StudentResult, secrets: set[str], tests: str =
 def render_html(nb, title: str) -> str:
     from nbconvert import HTMLExporter
 
+    from autograder.offline_math import render_math_offline
+
     exporter = HTMLExporter(template_name="lab", sanitize_html=False)
     nb.metadata["title"] = title
     body, _ = exporter.from_notebook_node(nb)
-    return body
+    return render_math_offline(body)  # math drawn without the MathJax CDN
 
 
 # --------------------------------------------------------------------------- per student

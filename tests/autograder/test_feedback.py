@@ -67,6 +67,35 @@ def test_sanitize_keeps_points_and_message_and_drops_everything_hidden():
     assert feedback.REDACTED in text                # the In-history print was redacted
 
 
+def test_flagged_submission_shows_nothing_it_printed_after_the_first_hidden_test():
+    """An encoding the redaction cannot read (here base64 of a hidden line) never reaches a flagged student's page."""
+    import base64
+
+    nb = _toy_autograded_notebook()
+    encoded = base64.b64encode(f"secret_{CANARY} = compute_the_oracle_value()".encode()).decode()
+    later = nbformat.v4.new_code_cell("print(stolen)")
+    later.outputs = [nbformat.v4.new_output("stream", name="stdout", text=encoded + "\n")]
+    nb.cells.append(later)
+    secrets = feedback.hidden_lines([c.source for c in nb.cells if feedback.is_test_cell(c)])
+    tests = [TestResult("test_f", 2.0, 2.0, f"AssertionError: {encoded}")]
+    honest = feedback.render_html(feedback.sanitize_notebook(
+        nb, StudentResult("s1", "toy", status="graded", tests=tests), secrets), "t")
+    assert encoded in honest  # the redaction alone cannot see it: this is why flagged pages drop it
+    flagged = feedback.render_html(feedback.sanitize_notebook(
+        nb, StudentResult("s1", "toy", status="flagged", reason="policy", tests=tests), secrets), "t")
+    assert encoded not in flagged and CANARY not in flagged
+    assert "under review" in flagged
+
+
+def test_a_message_shared_by_many_tests_is_said_once():
+    reason = "unreadable_notebook: not valid notebook JSON (line 3)"
+    tests = [TestResult(f"test_{i}", 0.0, 1.0, reason) for i in range(23)]
+    tests += [TestResult(f"test_x{i}", 0.0, 1.0, "NameError: name 'sgd' is not defined") for i in range(3)]
+    page = feedback.summary_html(StudentResult("s1", "toy", status="unreadable_notebook", reason=reason, tests=tests))
+    assert page.count(reason) == 1
+    assert page.count("NameError") == 1 and page.count("same message as") == 2
+
+
 def test_placeholder_mode_hides_even_the_visible_part():
     nb = _toy_autograded_notebook()
     result = StudentResult("s1", "toy", tests=[TestResult("test_f", 2.0, 2.0)])
@@ -126,6 +155,7 @@ def test_feedback_shows_points_and_the_failing_checks_message(batch_feedback):
     assert "unreadable_notebook" in mangled and "not valid notebook JSON" in mangled
     looper = _text((fb / "looper.html").read_text())
     assert "timed_out" in looper and "Score: 6 / 6" in looper
+    assert not any("cdnjs.cloudflare.com/ajax/libs/mathjax" in p.read_text() for p in fb.glob("*.html"))
 
 
 @pytest.mark.slow
