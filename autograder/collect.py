@@ -160,6 +160,16 @@ class CollectReport:
         return text
 
 
+def load_ledger(course_root, assignment: str) -> dict:
+    """``collected/<assignment>.json``: per student, what collect chose and why, the LMS name, late flag and time."""
+    path = Path(course_root) / "collected" / f"{assignment}.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def load_roster(path) -> set:
     ids = set()
     with open(path, newline="") as fh:

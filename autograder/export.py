@@ -274,35 +274,48 @@ def load_results(root: Path, assignment: str) -> list[StudentResult]:
 
 # --------------------------------------------------------------------------- LMS export
 
-LMS_COLUMNS = ["student_id", "assignment", "total", "max_score", "percent", "raw_score",
-               "late_penalty", "seconds_late", "timestamp", "status"]
+
+def write_lms_csv(results: list[StudentResult], path: Path, fmt: str = "plain", column: str | None = None,
+                  names: dict | None = None) -> Path:
+    """One row per student in an LMS's import format (see autograder.lms_formats)."""
+    from autograder.lms_formats import GradeRow, write_grades_csv
+
+    names = names or {}
+    rows = [GradeRow(r.student, names.get(r.student), r.assignment, r.total, r.max_score, r.score, r.late_penalty,
+                     r.seconds_late, r.timestamp, r.status) for r in results]
+    return write_grades_csv(rows, path, fmt=fmt, column=column)
 
 
-def write_lms_csv(results: list[StudentResult], path: Path) -> Path:
-    """One row per student: what an LMS grade import needs (id, total after penalty, max, percent)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(LMS_COLUMNS)
-        for r in results:
-            w.writerow([r.student, r.assignment, _num(r.total), _num(r.max_score), f"{r.percent:.2f}",
-                        _num(r.score), _num(r.late_penalty), f"{r.seconds_late:.0f}", r.timestamp or "", r.status])
-    return path
+def _due_date(root: Path, assignment: str):
+    from nbgrader.api import Gradebook, MissingEntry
 
-
-def _num(x: float) -> str:
-    return f"{x:.4f}".rstrip("0").rstrip(".") if x is not None else ""
+    try:
+        with Gradebook(db_url(root)) as gb:
+            return gb.find_assignment(assignment).duedate
+    except (MissingEntry, Exception):  # noqa: BLE001 - no gradebook: no due date
+        return None
 
 
 def export_main(args) -> int:
+    from autograder.collect import load_ledger
+
     root = Path(args.root)
     check_course(root, args.assignment)
     results = load_results(root, args.assignment)
-    out = Path(args.out) if args.out else root / "grades" / args.assignment / "lms.csv"
-    write_lms_csv(results, out)
+    ledger = load_ledger(root, args.assignment)
+    fmt = getattr(args, "format", "plain") or "plain"
+    default = "lms.csv" if fmt == "plain" else f"lms-{fmt}.csv"
+    out = Path(args.out) if args.out else root / "grades" / args.assignment / default
+    write_lms_csv(results, out, fmt=fmt, column=getattr(args, "lms_column", None),
+                  names={sid: e.get("lms_name") for sid, e in ledger.items()})
     late = sum(1 for r in results if r.late_penalty > 0)
-    print(f"wrote {out} ({len(results)} students, {late} with a late penalty)")
+    print(f"wrote {out} ({fmt} format, {len(results)} students, {late} with a late penalty)")
+    lms_late = sorted(sid for sid, e in ledger.items() if e.get("lms_late"))
+    if lms_late and _due_date(root, args.assignment) is None:
+        print(f"warning: the LMS marked {len(lms_late)} submission(s) late ({', '.join(lms_late[:10])}), but "
+              f"{args.assignment!r} has no due date in the gradebook, so no late penalty was applied. Set it with "
+              f"`nbgrader db assignment add {args.assignment} --duedate=\"YYYY-MM-DD HH:MM:SS UTC\"` and regrade "
+              "with `grade --force`.", file=sys.stderr)
     return 0
 
 
@@ -316,7 +329,12 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="Write grades/<ASSIGNMENT>/lms.csv: one row per student with the total after the late "
                     "penalty, the maximum, the percent, the raw score and the penalty (nbgrader's gradebook).")
     p.add_argument("assignment", help="assignment name, e.g. optimizers")
-    p.add_argument("--out", help="CSV path (default grades/<ASSIGNMENT>/lms.csv)")
+    p.add_argument("--out", help="CSV path (default grades/<ASSIGNMENT>/lms.csv, lms-<format>.csv for an LMS format)")
+    p.add_argument("--format", choices=("plain", "canvas", "moodle", "blackboard"), default="plain",
+                   help="plain (default), or the gradebook import format of Canvas, Moodle or Blackboard")
+    p.add_argument("--lms-column", metavar="NAME",
+                   help="the LMS's grade column, e.g. \"Optimizers (12345)\" for an existing Canvas assignment "
+                        "(default: the assignment name, which makes a new column)")
     add_root_argument(p)
     p.set_defaults(func=export_main)
     return p

@@ -102,8 +102,9 @@ def load_notebook(data: bytes, notes: list):
     try:
         raw = json.loads(text, strict=False)
     except json.JSONDecodeError as e:
+        # json's messages may end in "at" ("Unterminated string starting at"): say it once
         raise UnreadableNotebook(
-            f"the file is not valid notebook JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
+            f"the file is not valid notebook JSON ({e.msg.removesuffix(' at')} at line {e.lineno}, column {e.colno}); "
             "download the notebook again from Jupyter (File > Download) and resubmit it"
         ) from None
     if not isinstance(raw, dict):

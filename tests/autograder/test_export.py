@@ -30,12 +30,47 @@ def test_lms_csv_columns_and_numbers(tmp_path):
     path = export.write_lms_csv(results, tmp_path / "lms.csv")
     with open(path, newline="") as fh:
         header = next(csv.reader(fh))
-    assert header == export.LMS_COLUMNS
+    from autograder.lms_formats import PLAIN_COLUMNS
+
+    assert header == PLAIN_COLUMNS
     rows = _rows(path)
     assert (rows["alice"]["total"], rows["alice"]["max_score"], rows["alice"]["percent"]) == ("6", "8", "75.00")
     assert (rows["bob"]["total"], rows["bob"]["raw_score"], rows["bob"]["late_penalty"]) == ("6.4", "8", "1.6")
     assert rows["bob"]["percent"] == "80.00" and rows["bob"]["seconds_late"] == "90000"
     assert rows["carol"]["status"] == "timed_out" and rows["carol"]["total"] == "0"
+
+
+def test_canvas_moodle_blackboard_formats(tmp_path):
+    results = [StudentResult("1234", "optimizers", score=31, max_score=31),
+               StudentResult("2222", "optimizers", score=20, max_score=31, late_penalty=2)]
+    names = {"1234": "lovelace_ada", "2222": None}
+    canvas = export.write_lms_csv(results, tmp_path / "c.csv", fmt="canvas", column="Optimizers (98765)",
+                                  names=names)
+    rows = list(csv.reader(open(canvas, newline="")))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Optimizers (98765)"]
+    assert rows[1][0].strip() == "Points Possible" and rows[1][5] == "31"
+    assert rows[2] == ["Lovelace, Ada", "1234", "", "", "", "31"]
+    assert rows[3][1:] == ["2222", "", "", "", "18"]  # total after the late penalty
+    moodle = list(csv.reader(open(export.write_lms_csv(results, tmp_path / "m.csv", fmt="moodle", names=names))))
+    assert moodle[0] == ["ID number", "Full name", "optimizers"] and moodle[1] == ["1234", "Ada Lovelace", "31"]
+    bb = list(csv.reader(open(export.write_lms_csv(results, tmp_path / "b.csv", fmt="blackboard", names=names))))
+    assert bb[0] == ["Last Name", "First Name", "Username", "optimizers"] and bb[1] == ["Lovelace", "Ada", "1234", "31"]
+    with pytest.raises(ValueError, match="choose one of"):
+        export.write_lms_csv(results, tmp_path / "x.csv", fmt="d2l")
+
+
+def test_lms_late_flag_without_a_due_date_is_said_loudly(tmp_path):
+    import json
+
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    (tmp_path / "grades" / "hw" / "results").mkdir(parents=True)
+    (tmp_path / "collected").mkdir()
+    (tmp_path / "collected" / "hw.json").write_text(json.dumps({"2222": {"lms_late": True, "lms_name": "doe_john"}}))
+    proc = subprocess.run([sys.executable, "-m", "autograder.export", "hw", "--root", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "marked 1 submission(s) late (2222)" in proc.stderr and "no due date" in proc.stderr
+    assert "nbgrader db assignment add hw --duedate" in proc.stderr
 
 
 def test_export_on_a_folder_without_grades_says_what_to_do(tmp_path):

@@ -57,6 +57,12 @@ def test_bad_json_types_fixed():
     assert _ids(data) == ORDER  # the cell that lost its metadata is matched again by its source
 
 
+def test_truncated_json_message_reads_right():
+    with pytest.raises(UnreadableNotebook) as info:
+        repair_notebook(b'{"cells": [{"source": "unterminated', _masters())
+    assert "Unterminated string starting at line 1" in str(info.value) and "at at" not in str(info.value)
+
+
 @pytest.mark.parametrize("data,needle", [(b"", "not valid notebook JSON"), (b"[1, 2]", "not a notebook"),
                                          (b"\xff\xfe", "not UTF-8"), (b'{"nbformat": 9}', "unsupported")])
 def test_unreadable(data, needle):
