@@ -22,10 +22,11 @@ Pipeline
    boilerplate). One fingerprint set per student per graded function, and one for the whole
    notebook.
 4. Drop the fingerprints that many students share (more than max(5, 10%) of the class: the idioms
-   every correct solution contains, like MOSS's ``-m`` option), then score each pair by the
-   share of the remaining fingerprints they have in common,
-   ``s = |A ∩ B| / 2 * (1/|A| + 1/|B|)`` (the mean of copydetect's two directional
-   similarities), for all pairs at once with a sparse product.
+   every correct solution contains, like MOSS's ``-m`` option), weigh the others by rarity,
+   ``w = log(1 + n / df)`` (df: how many of the n students have it), and score each pair by the
+   weighted share of fingerprints they have in common,
+   ``s = W(A ∩ B) / 2 * (1/W(A) + 1/W(B))`` (the mean of the two directional similarities, as
+   copydetect reports them), for all pairs at once with a sparse product.
 5. Judge each score against the class's own distribution: short functions look alike in every
    correct solution, so a raw percentage proves nothing. The robust z-score
    ``z = (s - median) / max(1.4826 * MAD, MIN_SCALE)`` over all pairs (per function and for
@@ -41,6 +42,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import functools
 import html
 import io
 import json
@@ -59,18 +61,23 @@ import numpy as np
 
 #: k-gram length (characters of normalized code) and winnowing window (copydetect's noise
 #: threshold k and window = guarantee - noise + 1). Normalized code is dense (``v0=v1-v2*v3``),
-#: so 18 characters is about one short statement; a window of 3 keeps one hash in three.
+#: so 18 characters is about one short statement. Window 1 keeps every k-gram: answer cells are
+#: short, so winnowing would save little, and copydetect's pure-Python winnowing costs more
+#: than it saves.
 K = 18
-WINDOW = 3
+WINDOW = 1
 #: a fingerprint that more than max(COMMON_MIN, COMMON_SHARE * class size) students have is
 #: common code (the idiom everyone writes), not evidence: it is ignored, as MOSS's ``-m`` does.
 COMMON_MIN = 5
 COMMON_SHARE = 0.1
 #: robust z-score above which a pair is flagged. Pair scores have a long right tail (students
-#: with the same habits), far from a normal distribution, so the usual 3.5 would flag honest
-#: pairs: on the synthetic classes of the tests, independent pairs reach z ~ 10 and planted
-#: copies start near 18 (see README); a false accusation costs more than a missed copy.
-THRESHOLD = 12.0
+#: with the same habits), far from a normal distribution, and a class of n students has n²/2
+#: pairs, so the usual 3.5 would flag honest pairs. With the median near 0 and the spread at
+#: its floor, 16 means about 0.8 of the (rarity-weighted) distinctive code in common. On the
+#: synthetic classes of the tests and benchmark, independent pairs reach z 9.4 (44 students),
+#: 12.6 (200) and 14.9 (500), planted copies 19 to 20: a false accusation costs more than a
+#: missed copy.
+THRESHOLD = 16.0
 #: floor of the robust spread, so a class whose pairs are all alike (MAD ~ 0) does not turn a
 #: few shared lines into a huge z.
 MIN_SCALE = 0.05
@@ -213,6 +220,7 @@ class Normalized:
         self.end.extend(x + shift for x in other.end)
 
 
+@functools.lru_cache(maxsize=4096)
 def _canonical_literal(tok: str, kind: str) -> str:
     try:
         value = ast.literal_eval(tok)
@@ -300,11 +308,15 @@ class Unit:
     key: str
     raw: str
     norm: Normalized
-    fingerprint: object = None  # copydetect.CodeFingerprint
+    hashes: set = field(default_factory=set)
+    _fingerprint: object = None
 
-    @property
-    def hashes(self) -> set:
-        return self.fingerprint.hashes if self.fingerprint is not None else set()
+    def fingerprint(self, boilerplate) -> object:
+        """copydetect's CodeFingerprint of the normalized code (built on demand: only flagged
+        pairs need copydetect's slices for highlighting)."""
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(f"{self.owner}:{self.key}", self.norm.text, boilerplate)
+        return self._fingerprint
 
 
 def fingerprint(label: str, text: str, boilerplate=None, window: int = WINDOW, k: int = K):
@@ -314,13 +326,21 @@ def fingerprint(label: str, text: str, boilerplate=None, window: int = WINDOW, k
                            filter=False, fp=io.StringIO(text))
 
 
+def kgram_hashes(text: str, k: int = K, window: int = WINDOW) -> set:
+    """copydetect's k-gram hashes of a text, winnowed (all of them for window 1)."""
+    from copydetect.utils import hashed_kgrams, winnow
+
+    if len(text) < k:
+        return set()
+    selected, _ = winnow(hashed_kgrams(text, k), window, remove_duplicates=True)
+    return set(selected.tolist())
+
+
 def boilerplate_hashes(release: ReleaseInfo, k: int = K) -> np.ndarray:
     """Every k-gram hash of the normalized release code (window 1: all of them, as copydetect does)."""
     hashes = set()
     for src in release.boilerplate:
-        text = normalize(src, release.protected).text
-        if len(text) >= k:
-            hashes |= fingerprint("release", text, window=1, k=k).hashes
+        hashes |= kgram_hashes(normalize(src, release.protected).text, k, window=1)
     return np.array(sorted(hashes))
 
 
@@ -348,10 +368,11 @@ def build_units(owner: str, cells: list[tuple[str, str]], release: ReleaseInfo, 
                 if acc.text and not acc.text.endswith(";"):
                     acc.add(";", acc.end[-1] if acc.end else 0, acc.end[-1] if acc.end else 0)
         units[key] = Unit(owner, key, raw, norm)
-    units[NOTEBOOK] = Unit(owner, NOTEBOOK, whole_raw, whole)
+    boiler_set = set(boiler.tolist())
     for u in units.values():
-        if len(u.norm.text) >= k:
-            u.fingerprint = fingerprint(f"{owner}:{u.key}", u.norm.text, boiler, window=window, k=k)
+        u.hashes = kgram_hashes(u.norm.text, k, window) - boiler_set
+    # the notebook: every fingerprint of its cells (k-grams across two cells say nothing)
+    units[NOTEBOOK] = Unit(owner, NOTEBOOK, whole_raw, whole, set().union(*(u.hashes for u in units.values())))
     return units
 
 
@@ -366,21 +387,34 @@ def robust_z(values: np.ndarray, min_scale: float = MIN_SCALE) -> tuple[float, f
     return med, max(1.4826 * mad, min_scale), mad
 
 
-def pair_scores(hash_sets: list[set]) -> np.ndarray:
-    """``S[i, j]`` = mean of |A∩B|/|A| and |A∩B|/|B| over fingerprint sets, all pairs at once
-    (a sparse incidence matrix times its transpose); NaN where a set is empty."""
+def class_weights(hash_sets: list[set]) -> dict:
+    """Weight of each fingerprint: ``log(1 + n / df)`` with df the number of the n students who
+    have it (tf-idf's inverse document frequency): a fingerprint two students share is stronger
+    evidence than one a tenth of the class shares."""
+    df = Counter(h for s in hash_sets for h in s)
+    n = max(1, sum(1 for s in hash_sets if s))
+    return {h: math.log1p(n / c) for h, c in df.items()}
+
+
+def pair_scores(hash_sets: list[set], weights: dict | None = None) -> np.ndarray:
+    """``S[i, j]`` = mean of W(A∩B)/W(A) and W(A∩B)/W(B), W the summed weights of a set of
+    fingerprints (their count when ``weights`` is None), all pairs at once (a weighted sparse
+    incidence matrix times the binary one); NaN where a set is empty."""
     from scipy import sparse
 
     col: dict = {}
-    rows, cols = [], []
+    rows, cols, vals = [], [], []
     for i, hs in enumerate(hash_sets):
         for h in hs:
             rows.append(i)
             cols.append(col.setdefault(h, len(col)))
+            vals.append(1.0 if weights is None else weights[h])
     n = len(hash_sets)
-    m = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, max(1, len(col))))
-    inter = (m @ m.T).toarray().astype(np.float64)
-    sizes = np.array([len(h) for h in hash_sets], dtype=np.float64)
+    shape = (n, max(1, len(col)))
+    mw = sparse.csr_matrix((np.array(vals, dtype=np.float64), (rows, cols)), shape=shape)
+    mb = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
+    inter = (mw @ mb.T).toarray()
+    sizes = np.asarray(mw.sum(axis=1)).ravel()
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = np.where(sizes > 0, 1.0 / sizes, np.nan)
         s = 0.5 * inter * (inv[:, None] + inv[None, :])
@@ -466,12 +500,13 @@ def similarity(root, assignment: str, against=None, threshold: float = THRESHOLD
     iu = np.triu_indices(n, 1)
 
     # --- student pairs: per key and whole notebook
-    scores, zs, stats, common = {}, {}, {}, {}
+    scores, zs, stats, common, weights = {}, {}, {}, {}, {}
     for key in (NOTEBOOK, *keys):
         sets = [units[s][key].hashes if key in units[s] else set() for s in students]
         common[key] = common_hashes(sets)
         sets = [h - common[key] for h in sets]
-        s = pair_scores(sets) if n else np.zeros((0, 0))
+        weights[key] = class_weights(sets)
+        s = pair_scores(sets, weights[key]) if n else np.zeros((0, 0))
         vals = s[iu]
         vals = vals[~np.isnan(vals)]
         med, scale, mad = robust_z(vals)
@@ -513,7 +548,7 @@ def similarity(root, assignment: str, against=None, threshold: float = THRESHOLD
             ref_whole = ref[NOTEBOOK].hashes
             rows = []
             for s in students:
-                rows.append(_containment(units[s][NOTEBOOK].hashes - common[NOTEBOOK], ref_whole))
+                rows.append(_containment(units[s][NOTEBOOK].hashes - common[NOTEBOOK], ref_whole, weights[NOTEBOOK]))
             vals = np.array([v for v in rows if not np.isnan(v)])
             med, scale, mad = robust_z(vals)
             stats[f"against {label}"] = {"students": int(vals.size), "median": round(med, 4), "mad": round(mad, 4),
@@ -527,18 +562,16 @@ def similarity(root, assignment: str, against=None, threshold: float = THRESHOLD
                 for key in keys:
                     if key not in units[s] or not units[s][key].hashes:
                         continue
-                    c = _containment(units[s][key].hashes - common[key], ref_whole)
+                    c = _containment(units[s][key].hashes - common[key], ref_whole, weights[key])
                     if not np.isnan(c):
                         per[key] = {"score": round(c, 4)}
                 findings.append({"kind": "reference", "a": s, "b": f"[{label}]", "score": round(float(rows[si]), 4),
                                  "z": round(float(z), 2), "flagged": bool(z >= threshold), "per_function": per,
                                  "_units": (units[s][NOTEBOOK], ref[NOTEBOOK])})
-        # keep the reference rows that matter: flagged ones and a few context rows per file
+        # keep the reference rows that matter: the flagged ones and the closest few of the rest
         ref_rows = [f for f in findings if f["kind"] == "reference"]
         keep = [f for f in ref_rows if f["flagged"]]
-        for label in references:
-            mine = sorted((f for f in ref_rows if f["b"] == f"[{label}]" and not f["flagged"]), key=lambda f: -f["z"])
-            keep += mine[:2]
+        keep += sorted((f for f in ref_rows if not f["flagged"]), key=lambda f: -f["z"])[:CONTEXT_ROWS]
         findings = [f for f in findings if f["kind"] == "pair"] + keep
         pairs_compared += len(students) * len(references)
 
@@ -550,7 +583,7 @@ def similarity(root, assignment: str, against=None, threshold: float = THRESHOLD
         f["rank"] = rank
     for f in findings[:MAX_DETAILS]:
         if f["flagged"]:
-            f["_shared"] = shared_regions(*f["_units"], common=common[NOTEBOOK])
+            f["_shared"] = shared_regions(*f["_units"], boiler=boiler, common=common[NOTEBOOK])
             f["copydetect_similarity"] = f["_shared"]["similarity"]
 
     result = SimilarityResult(assignment, students, keys, threshold, stats, findings, notes, references,
@@ -566,8 +599,10 @@ def similarity(root, assignment: str, against=None, threshold: float = THRESHOLD
     return result
 
 
-def _containment(student: set, ref: set) -> float:
-    return len(student & ref) / len(student) if student else float("nan")
+def _containment(student: set, ref: set, weights: dict) -> float:
+    """Weighted share of a student's fingerprints found in a known solution."""
+    total = sum(weights[h] for h in student)
+    return sum(weights[h] for h in student & ref) / total if total else float("nan")
 
 
 def _finding(kind, a, b, scores, zs, keys, i, j, threshold) -> dict:
@@ -597,13 +632,15 @@ def common_hashes(sets: list[set]) -> set:
     return {h for h, c in df.items() if c > cut}
 
 
-def shared_regions(ua: Unit, ub: Unit, common: set = frozenset()) -> dict:
+def shared_regions(ua: Unit, ub: Unit, boiler=None, common: set = frozenset()) -> dict:
     """copydetect's comparison of two units (common fingerprints left out), with the shared
     regions mapped back to the raw code and highlighted (HTML-escaped)."""
     from copydetect import compare_files
     from copydetect.utils import highlight_overlap
 
-    overlap, sims, (sa, sb) = compare_files(_without(ua.fingerprint, common), _without(ub.fingerprint, common))
+    boiler = np.array([]) if boiler is None else boiler
+    overlap, sims, (sa, sb) = compare_files(_without(ua.fingerprint(boiler), common),
+                                            _without(ub.fingerprint(boiler), common))
     out = {"token_overlap": int(overlap), "similarity": [round(float(x), 4) for x in sims]}
     for side, unit, sl in (("a", ua, sa), ("b", ub, sb)):
         raw_slices = _to_raw(unit.norm, unit.raw, sl)
@@ -656,8 +693,10 @@ def render_html(r: SimilarityResult) -> str:
              "<div class=caveat><b>How to read this.</b> Only code the students wrote is compared: the answer "
              "cells and the cells they added, without comments, docstrings or layout, with every variable and "
              "helper renamed to <code>v0, v1, ...</code>, and without any code that is in the release notebook. "
-             "A score is the share of code fingerprints (copydetect's winnowed k-grams, as in MOSS) two students "
-             "have in common. <b>Short functions look alike in every correct solution</b> (there are only so "
+             "Code fingerprints (copydetect's k-grams, as in MOSS) that more than "
+             f"max({COMMON_MIN}, {COMMON_SHARE:.0%}) of the class share are common idioms and are ignored; a "
+             "score is the share of the remaining fingerprints two students have in common, rarer ones "
+             "weighing more (log(1 + n/df)). <b>Short functions look alike in every correct solution</b> (there are only so "
              "many ways to write <code>w - lr * dw</code>), so a high score alone proves nothing: each pair is "
              "judged against this class's own pairs, by its robust z-score <code>z = (score - median) / "
              f"max(1.4826 &times; MAD, {MIN_SCALE})</code>. A pair is flagged when its whole-notebook z is at "

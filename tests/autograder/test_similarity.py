@@ -226,3 +226,18 @@ def test_ta_report_links_to_the_similarity_page():
     figs = {"histogram": "", "pass_rate": ""}
     assert "similarity.html" in report.render_html(rep, figs, similarity_link=True)
     assert "similarity.html" not in report.render_html(rep, figs)
+
+
+def test_known_solution_as_a_notebook(tmp_path):
+    """--against also reads notebooks (all code cells when they have no nbgrader metadata)."""
+    root = tmp_path / "c"
+    info = sc.build_course(root, 12, seed=3)
+    ref = info["against"] / "known_solution.py"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("found online"),
+                                         *(nbformat.v4.new_code_cell(part) for part in ref.read_text().split("\n\n\n"))])
+    nbformat.write(nb, info["against"] / "found.ipynb")
+    ref.unlink()
+    result = sim.similarity(root, A, against=info["against"], write=False)
+    assert result.references == ["found.ipynb"]
+    hits = [f for f in result.flagged if f["kind"] == "reference"]
+    assert [(f["a"], f["b"]) for f in hits] == [("c_online", "[found.ipynb]")]
