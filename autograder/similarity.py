@@ -243,7 +243,7 @@ def normalize(src: str, protected: set[str] = frozenset(), globals_: set[str] = 
     try:
         tree = ast.parse(masked)
         tokens = list(tokenize.generate_tokens(io.StringIO(masked).readline))
-    except (SyntaxError, tokenize.TokenError, IndentationError, ValueError) as e:
+    except (SyntaxError, tokenize.TokenError, ValueError, RecursionError, MemoryError) as e:
         out = Normalized(note=f"does not parse ({type(e).__name__}); compared without renaming")
         for i, ch in enumerate(src):
             if not ch.isspace():
@@ -490,7 +490,10 @@ def similarity(root, assignment: str, against=None, threshold: float = THRESHOLD
             except Exception as e:  # one unreadable notebook never stops the batch
                 notes.append(f"{student}: {path.name} is unreadable ({type(e).__name__}); skipped")
         if cells:
-            units[student] = build_units(student, cells, release, boiler, notes)
+            try:
+                units[student] = build_units(student, cells, release, boiler, notes)
+            except Exception as e:  # never lose the batch to one odd notebook
+                notes.append(f"{student}: code could not be fingerprinted ({type(e).__name__}: {e}); skipped")
         elif notebooks:
             notes.append(f"{student}: no student-authored code (blank submission?)")
     students = sorted(units)
