@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 #: Optional modules that add their own subcommands through ``register(subparsers)``.
-PLUGINS = ("export", "feedback", "report", "gradescope", "bundle", "publish")
+PLUGINS = ("export", "feedback", "report", "gradescope", "bundle", "publish", "similarity")
 
 
 def _course_root(args) -> Path:

@@ -169,13 +169,15 @@ def _f(x, digits=2):
     return "" if x is None else f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 
-def render_html(report: dict, figs: dict) -> str:
+def render_html(report: dict, figs: dict, similarity_link: bool = False) -> str:
     e = html.escape
     a = report["assignment"]
     s = report["score"]
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(a)}: grading report</title>"
              f"<style>{_CSS}</style></head><body>",
              f"<h1>{e(a)}: grading report</h1>"]
+    if similarity_link:  # written by `python -m autograder similarity` (TA only, never sent to students)
+        parts.append("<p>Code similarity between submissions: <a href='similarity.html'>similarity.html</a></p>")
     worst = [t for t in report["tests"] if t["pass_rate"] is not None][:1]
     if worst:
         t = worst[0]
@@ -243,7 +245,7 @@ def write_report(root: Path, assignment: str, out_dir: Path | None = None) -> tu
     report = build_report(load_results(root, assignment), assignment)
     figs = figures(report)
     html_path = out_dir / "report.html"
-    html_path.write_text(render_html(report, figs))
+    html_path.write_text(render_html(report, figs, (out_dir / "similarity.html").exists()))
     json_path = out_dir / "report.json"
     json_path.write_text(json.dumps(report, indent=1))
     return html_path, json_path
