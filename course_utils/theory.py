@@ -46,7 +46,7 @@ import numpy as np
 __all__ = [
     "gd_rate", "two_by_two_radius", "heavy_ball_matrix", "heavy_ball_rate", "nesterov_matrix", "nesterov_rate",
     "quadratic_rate", "max_stable_lr", "critical_momentum", "polyak_optimum", "eigendirections",
-    "direction_errors", "measured_rate", "rate_map", "DEPART_TOL",
+    "direction_errors", "measured_rate", "rate_map", "DEPART_TOL", "effective_step", "adam_regime_map", "REGIMES",
 ]
 
 #: A measured per-direction rate "matches" the prediction when |measured − predicted| ≤ DEPART_TOL.
@@ -186,3 +186,112 @@ def rate_map(eigenvalues, lr_max: float, momentum_max: float = 0.99, n_lr: int =
     momenta = np.linspace(0.0, momentum_max, n_momentum)
     L, P = np.meshgrid(lrs, momenta)
     return lrs, momenta, quadratic_rate(L, P, eigenvalues, method)
+
+
+# --- adaptive rules: measured, not predicted ----------------------------------------
+
+_EPS = {"adagrad": 1e-10, "rmsprop": 1e-8, "adam": 1e-8, "adamw": 1e-8}
+
+
+def effective_step(kind: str, config: dict):
+    """η/(√v̂ + ε) per coordinate, read from the state an adaptive rule keeps in its config.
+
+    AdaGrad and RMSProp keep ``cache`` (v̂ = cache); Adam and AdamW keep ``v``
+    and the step count ``t`` (v̂ = v/(1 − β2^t)). Returns a list of floats, or
+    None when the state is not there (yet).
+    """
+    import torch
+
+    lr = float(config.get("learning_rate", 1e-2))
+    eps = float(config.get("epsilon", _EPS.get(kind, 1e-8)))
+    if kind in ("adagrad", "rmsprop"):
+        v = config.get("cache")
+    elif kind in ("adam", "adamw"):
+        v, t = config.get("v"), config.get("t")
+        if not isinstance(t, (int, float)) or t < 1 or v is None:
+            return None
+        v = v / (1.0 - float(config.get("beta2", 0.999)) ** t)
+    else:
+        return None
+    if not isinstance(v, torch.Tensor):
+        return None
+    return (lr / (v.detach().to(torch.float64).sqrt() + eps)).reshape(-1).tolist()
+
+
+#: The regimes of the (β1, β2) map, in the order of their codes 0, 1, 2.
+REGIMES = ("converges", "oscillates", "diverges")
+
+
+def _classify(gap, gap0, finite):
+    """0 converges (gap below 1e-3 of the start), 2 diverges (non-finite or grew 10x), else 1 (bounded, not converged)."""
+    gap = np.where(finite, gap, np.inf)
+    code = np.ones(gap.shape, dtype=int)
+    code[gap <= 1e-3 * gap0] = 0
+    code[~(gap <= 10.0 * gap0)] = 2
+    return code
+
+
+def adam_regime_map(adam, surface, config: dict, steps: int, start, beta1s, beta2s, noise_draws=None):
+    """Run the student's own ``adam`` on every (β1, β2) of a grid and classify the outcome.
+
+    All grid points run at once: ``w`` has shape (len(beta2s) · len(beta1s), 2)
+    and ``config["beta1"]``/``config["beta2"]`` are column tensors, so a rule
+    written with tensor arithmetic steps every point in one call. A rule that
+    cannot take tensor hyperparameters (e.g. ``math.sqrt(1 - beta2 ** t)``), or
+    whose batched result differs from a plain run, is run point by point.
+    Returns ``(codes, how)``: codes[i, j] in 0/1/2 (see REGIMES) for beta2s[i],
+    beta1s[j], and "batched" or "one by one".
+    """
+    import torch
+
+    from .surfaces import get_surface
+
+    s = get_surface(surface)
+    B1, B2 = np.meshgrid(np.asarray(beta1s, float), np.asarray(beta2s, float))
+    n = B1.size
+    f0 = s.f(*start)
+    gap0 = max(f0 - (s.min_value if s.min_value is not None else f0 - 1.0), 1e-12)
+    fmin = s.min_value if s.min_value is not None else -np.inf
+    draws = None if noise_draws is None else torch.as_tensor(np.asarray(noise_draws, float), dtype=torch.float64)
+
+    def run(b1, b2, count):
+        w = torch.tensor(start, dtype=torch.float64).repeat(count, 1)
+        cfg = {**config, "beta1": b1, "beta2": b2}
+        for k in range(steps):
+            g = s.gradient(w)
+            if draws is not None:
+                g = g + draws[k]
+            w, cfg = adam(w, g, cfg)
+        return w
+
+    def outcome(w):
+        w = w.detach().to(torch.float64)
+        finite = torch.isfinite(w).all(dim=-1).numpy() & (w.abs().max(dim=-1).values < 1e6).numpy()
+        value = s.value(torch.where(torch.isfinite(w), w, torch.zeros_like(w))).numpy()
+        return _classify(value - fmin, gap0, finite)
+
+    how = "batched"
+    try:
+        with np.errstate(all="ignore"):
+            b1 = torch.tensor(B1.reshape(-1, 1), dtype=torch.float64)
+            b2 = torch.tensor(B2.reshape(-1, 1), dtype=torch.float64)
+            w = run(b1, b2, n)
+            if not (isinstance(w, torch.Tensor) and tuple(w.shape) == (n, 2)):
+                raise TypeError("batched run returned the wrong shape")
+            # the batched run must agree with a plain run at one grid point
+            j = n // 2
+            one = run(float(B1.reshape(-1)[j]), float(B2.reshape(-1)[j]), 1)
+            a, b = w[j].detach(), one.reshape(-1).detach()
+            if torch.isfinite(b).all() and not torch.allclose(a, b, rtol=1e-9, atol=1e-12):
+                raise ValueError("batched run differs from a plain run")
+            codes = outcome(w)
+    except Exception:
+        how = "one by one"
+        codes = np.empty(n, dtype=int)
+        for j, (x1, x2) in enumerate(zip(B1.reshape(-1), B2.reshape(-1))):
+            try:
+                with np.errstate(all="ignore"):
+                    codes[j] = outcome(run(float(x1), float(x2), 1).reshape(1, 2))[0]
+            except Exception:
+                codes[j] = 2
+    return codes.reshape(B1.shape), how
