@@ -819,7 +819,7 @@ class Playground:
         self.map_ax.imshow(R, origin="lower", aspect="auto", extent=(lrs[0], lrs[-1], momenta[0], momenta[-1]),
                            cmap=cmap, vmin=float(np.nanmin(R)), vmax=1.0, interpolation="nearest")
         rho_line = np.linspace(0, momenta[-1], 50)
-        self.map_ax.plot((2 + 2 * rho_line) / hs[-1], rho_line, color="w", lw=1.6, ls="--", label="(2 + 2ρ)/h_max")
+        self.map_ax.plot((2 + 2 * rho_line) / hs[-1], rho_line, color="k", lw=1.6, ls="--", label="stable iff η < (2 + 2ρ)/h_max")
         lr_line = np.linspace(1e-9, lrs[-1], 300)
         for h, color in zip(hs, _DIR_COLORS):
             crit = T.critical_momentum(lr_line, h)
@@ -831,7 +831,7 @@ class Playground:
         self.map_ax.set_ylim(momenta[0], momenta[-1])
         self.map_ax.set_xlabel("learning rate η   (click to set η and ρ)")
         self.map_ax.set_ylabel("momentum ρ")
-        self.map_ax.legend(fontsize=8, loc="upper right", framealpha=0.85)
+        self.map_ax.legend(fontsize=9, loc="upper right", framealpha=0.85)
         steps = key[2]
         e0 = max(float(np.max(th["errors"][0])), 1e-12)
         self.dir_ax.set_yscale("log")
@@ -852,7 +852,7 @@ class Playground:
             proxies.append(Line2D([], [], color=color, lw=1.8, label=f"h = {h:.3g}: measured (solid), predicted (dashed)"))
         (self._your_rate_line,) = self.dir_ax.plot([], [], lw=1.4, ls=":", color="k", animated=True)
         proxies.append(Line2D([], [], color="k", lw=1.4, ls=":", label="your momentum_rate"))
-        self.dir_ax.legend(handles=proxies, fontsize=8, loc="lower left", framealpha=0.85)
+        self.dir_ax.legend(handles=proxies, fontsize=9, loc="lower left", framealpha=0.85)
         (self._map_point,) = self.map_ax.plot([], [], marker="o", ms=9, mfc="r", mec="w", mew=1.5, ls="none", animated=True)
         (self._map_your_limit,) = self.map_ax.plot([], [], marker="|", ms=18, mew=2.5, color="r", ls="none", animated=True)
         self._dir_title = self.dir_ax.text(0.0, 1.02, "", transform=self.dir_ax.transAxes, fontsize=10, animated=True)
