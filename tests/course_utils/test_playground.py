@@ -455,3 +455,27 @@ def test_beta_map_runs_the_students_adam_batched_and_cached():
     assert pg.adaptive["beta_codes"] is codes
     slow, how = T.adam_regime_map(adam_scalar_math, s, pg.config_for("Adam"), 60, s.start, pg.BETA1S, pg.BETA2S)
     assert how == "one by one" and np.array_equal(slow, codes)
+
+
+def nesterov_like(w, dw, config=None):
+    """torch.optim.SGD(nesterov=True): b = ρb + g; w -= η(g + ρb)."""
+    config = {} if config is None else config
+    rho = config.get("momentum", 0.9)
+    b = config.get("velocity")
+    b = dw.clone() if b is None else rho * b + dw
+    config["velocity"] = b
+    return w - config.get("learning_rate", 1e-2) * (dw + rho * b), config
+
+
+def test_nesterov_theory_matches_a_nesterov_rule():
+    """A correct Nesterov rule: its per-direction rates follow Nesterov's 2x2 matrix (within DEPART_TOL)."""
+    from course_utils import theory as T
+
+    pg = Playground({"Nesterov": nesterov_like}, steps=150)
+    for lr, rho in ((0.2, 0.6), (0.1, 0.9), (0.4, 0.3)):
+        pg.set_learning_rate_and_momentum(lr, rho)
+        th = pg.theory
+        assert th["kind"] == "nesterov"
+        assert th["predicted"] == pytest.approx([float(T.nesterov_rate(lr, rho, h)) for h in th["eigenvalues"]])
+        usable = np.isfinite(th["measured"])
+        assert usable.any() and np.abs(th["measured"][usable] - th["predicted"][usable]).max() <= T.DEPART_TOL, (lr, rho, th["measured"], th["predicted"])
