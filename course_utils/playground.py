@@ -282,6 +282,12 @@ def _png(canvas) -> bytes:
     return buf.getvalue()
 
 
+def _value(widget) -> float:
+    """A slider's value to 12 significant digits: a browser's slider arithmetic (0.91 − 0.01 =
+    0.9000000000000001) must not change the figure, which depends only on what the readout shows."""
+    return float(f"{float(widget.value):.12g}")
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "rule"
 
@@ -470,13 +476,13 @@ class Playground:
     def config(self) -> dict:
         """The hyperparameters the SGD family receives (a fresh dict per rule and recompute)."""
         c = self.controls
-        return {k: float(c[k].value) for k in ("learning_rate", "momentum", "decay_rate", "beta1", "beta2", "weight_decay")}
+        return {k: _value(c[k]) for k in ("learning_rate", "momentum", "decay_rate", "beta1", "beta2", "weight_decay")}
 
     def config_for(self, name: str) -> dict:
         """The hyperparameters rule ``name`` receives: adaptive rules get the adaptive learning rate."""
         cfg = self.config
         if self.kinds.get(name) in ADAPTIVE_KINDS:
-            cfg["learning_rate"] = float(self.controls["adaptive_learning_rate"].value)
+            cfg["learning_rate"] = _value(self.controls["adaptive_learning_rate"])
         return cfg
 
     @property
@@ -565,9 +571,9 @@ class Playground:
     def recompute(self) -> dict:
         c = self.controls
         steps = int(c["steps"].value)
-        sigma = float(c["noise"].value)
+        sigma = _value(c["noise"])
         draws = np.random.default_rng(self.seed).standard_normal((steps, 2)) if sigma else None
-        start = (float(c["start_x"].value), float(c["start_y"].value))
+        start = (_value(c["start_x"]), _value(c["start_y"]))
         adaptive = bool(c["adaptive_view"].value)
         self.runs = {
             name: run_rule(self.rules[name], self.surface, self.config_for(name), steps, start, sigma, name=name,
@@ -607,7 +613,7 @@ class Playground:
         cfg.pop("beta1", None)
         cfg.pop("beta2", None)
         key = (self.surface.name, adam_name, id(self.rules[adam_name]), steps, tuple(start),
-               tuple(sorted(cfg.items())), None if draws is None else float(self.controls["noise"].value))
+               tuple(sorted(cfg.items())), None if draws is None else _value(self.controls["noise"]))
         if key not in self._beta_maps:
             self._beta_maps[key] = T.adam_regime_map(self.rules[adam_name], self.surface, cfg, steps, start,
                                                      self.BETA1S, self.BETA2S, draws)
@@ -754,7 +760,7 @@ class Playground:
             self._setup_axes()
             self._background_key = None
         c = self.controls
-        start = (float(c["start_x"].value), float(c["start_y"].value))
+        start = (_value(c["start_x"]), _value(c["start_y"]))
         steps = int(c["steps"].value)
         every = max(1, steps // 60)
         handles, labels = [], []
@@ -774,7 +780,10 @@ class Playground:
             else:
                 line.set_data(run.points[:, 0], run.points[:, 1])
                 line.set_markevery(every)
-                lline.set_data(*_loss_curve(run, s))
+                steps_, gap = _loss_curve(run, s)
+                if s.min_value is not None:   # clip at the axis floor: round-off must not change the figure
+                    gap = np.maximum(gap, self._loss_limits(start)[0])
+                lline.set_data(steps_, gap)
             label = run.label
             lline.set_label(label)
             lline.set_linestyle("-" if run.ok else "--")
@@ -867,7 +876,7 @@ class Playground:
         if th is None:
             return
         c = self.controls
-        start = (float(c["start_x"].value), float(c["start_y"].value))
+        start = (_value(c["start_x"]), _value(c["start_y"]))
         key = (self.surface.name, start, int(c["steps"].value), th["rule"], th["kind"])
         if key != self._theory_key:
             self._setup_theory(key)
@@ -877,15 +886,17 @@ class Playground:
         t = np.arange(len(errors))
         steps = int(c["steps"].value)
         tt = np.arange(steps + 1)
+        # clip at the axis floor: below it only round-off is left, and a figure must not depend on round-off
+        floor, top = self.dir_ax.get_ylim()
         for i in range(len(th["eigenvalues"])):
-            self._dir_measured[i].set_data(t, np.maximum(errors[:, i], 1e-300))
+            self._dir_measured[i].set_data(t, np.clip(errors[:, i], floor, 10 * top))
             r = th["predicted"][i]
             with np.errstate(over="ignore", under="ignore"):
-                self._dir_predicted[i].set_data(tt, max(errors[0, i], 1e-300) * r ** tt)
+                self._dir_predicted[i].set_data(tt, np.clip(max(errors[0, i], floor) * r ** tt, floor, 10 * top))
         yours = th["your_momentum_rate"]
         if yours is not None and np.isfinite(yours) and yours >= 0:
             with np.errstate(over="ignore", under="ignore"):
-                self._your_rate_line.set_data(tt, float(np.max(errors[0])) * yours ** tt)
+                self._your_rate_line.set_data(tt, np.clip(float(np.max(errors[0])) * yours ** tt, floor, 10 * top))
         else:
             self._your_rate_line.set_data([], [])
         lr, rho = th["learning_rate"], th["momentum"]
@@ -931,7 +942,7 @@ class Playground:
         else:
             self.step_ax.text(0.5, 0.5, "tick AdaGrad, RMSProp, Adam or AdamW\n(written) to see their effective steps",
                               ha="center", va="center", transform=self.step_ax.transAxes, fontsize=10)
-        sigma = float(self.controls["noise"].value)
+        sigma = _value(self.controls["noise"])
         self.step_ax.set_title("per-coordinate step of your adaptive rules" + (f" (noise σ = {sigma:g})" if sigma else ""),
                                fontsize=10)
         codes = ad["beta_codes"]
@@ -944,7 +955,7 @@ class Playground:
             self.beta_ax.pcolormesh(x_edges, y_edges, codes, cmap=cmap, vmin=-0.5, vmax=2.5, shading="flat")
             self.beta_ax.set_yscale("log")
             self.beta_ax.invert_yaxis()
-            b1, b2 = float(self.controls["beta1"].value), float(self.controls["beta2"].value)
+            b1, b2 = _value(self.controls["beta1"]), _value(self.controls["beta2"])
             self.beta_ax.plot([b1], [max(1.0 - b2, 1e-5)], marker="o", ms=9, mfc="w", mec="k", ls="none")
             self.beta_ax.set_xlabel("β1")
             self.beta_ax.set_ylabel("1 − β2 (log scale)")
@@ -1019,8 +1030,8 @@ class Playground:
     def info_text(self) -> str:
         """What the info box says, as plain text (stability limit, best momentum, theory, rule messages)."""
         s = self.surface
-        lr = float(self.controls["learning_rate"].value)
-        rho = float(self.controls["momentum"].value)
+        lr = _value(self.controls["learning_rate"])
+        rho = _value(self.controls["momentum"])
         lines = [f"{s.title}: f(x, y) = {s.formula}."]
         eig = s.hessian_eigenvalues()
         if eig is not None:
