@@ -438,6 +438,7 @@ class Playground:
         self._background_key = None
         self._theory_background = None
         self._theory_key = None
+        self._theory_sig = None
 
         for key, w in self.controls.items():
             if key == "surface":
@@ -975,8 +976,15 @@ class Playground:
         self._draw_state()
         self.image.value = _png(self.figure.canvas)
         if self.theory is not None:
-            self._draw_theory()
-            self.theory_image.value = _png(self.theory_figure.canvas)
+            # sliders that do not touch the theory rule (β1, β2, decay, other rules) keep its PNG
+            th, c = self.theory, self.controls
+            sig = (self.surface.name, th["rule"], th["learning_rate"], th["momentum"], _value(c["steps"]),
+                   _value(c["start_x"]), _value(c["start_y"]), th["noise"], th["run"].status,
+                   th["your_max_stable_lr"], th["your_momentum_rate"])
+            if sig != self._theory_sig:
+                self._draw_theory()
+                self.theory_image.value = _png(self.theory_figure.canvas)
+                self._theory_sig = sig
             self.theory_image.layout.display = None
         else:
             self.theory_image.layout.display = "none"
