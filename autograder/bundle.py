@@ -28,6 +28,7 @@ STUDENT_REQUIREMENTS = [
     "scikit-learn>=1.4",
     "ipywidgets>=8.1,<9",
     "jupyterlab_widgets>=3.0,<4",
+    "ipyevents>=2.0.2,<3",
     "ipykernel>=6.29",
     "tqdm>=4.66",
 ]

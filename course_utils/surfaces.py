@@ -59,7 +59,8 @@ class Surface:
     minimum: tuple[float, float] | None = None   # the global minimum (None: unbounded below)
     local_minima: tuple[tuple[float, float], ...] = ()
     quadratic: bool = False                       # Hessian constant: the stability numbers hold everywhere
-    default_lr: float = 0.1
+    default_lr: float = 0.1                       # tuned for SGD / momentum / Nesterov
+    adaptive_lr: float = 0.1                      # tuned for AdaGrad / RMSProp / Adam / AdamW
     note: str = ""
     levels: tuple = field(default=(), repr=False)  # contour levels for plots (empty: automatic)
 
@@ -100,6 +101,12 @@ class Surface:
         H = torch.tensor(self.hessian_xy(*self.minimum), dtype=torch.float64)
         lo, hi = torch.linalg.eigvalsh(H).tolist()
         return lo, hi
+
+    def hessian_at_minimum(self) -> torch.Tensor | None:
+        """The 2x2 Hessian at the global minimum (float64), or None when there is no minimum."""
+        if self.minimum is None:
+            return None
+        return torch.tensor(self.hessian_xy(*self.minimum), dtype=torch.float64)
 
     def condition_number(self) -> float | None:
         eig = self.hessian_eigenvalues()
@@ -165,7 +172,7 @@ _quadratic = Surface(
     grad_xy=lambda x, y: (0.2 * x, 4.0 * y),
     hessian_xy=lambda x, y: [[0.2, 0.0], [0.0, 4.0]],
     start=(-5.0, -2.0), xlim=(-5.5, 5.5), ylim=(-3.0, 3.0),
-    minimum=(0.0, 0.0), quadratic=True, default_lr=0.1,
+    minimum=(0.0, 0.0), quadratic=True, default_lr=0.1, adaptive_lr=0.5,
 )
 
 # A quadratic whose valley is tilted by 30°, eigenvalues 0.02 and 2 (κ = 100):
@@ -185,7 +192,7 @@ _rotated = Surface(
     grad_xy=lambda x, y: (_A11 * x + _A12 * y, _A12 * x + _A22 * y),
     hessian_xy=lambda x, y: [[_A11, _A12], [_A12, _A22]],
     start=(-4.0, 0.0), xlim=(-5.0, 5.0), ylim=(-3.0, 3.0),
-    minimum=(0.0, 0.0), quadratic=True, default_lr=0.3,
+    minimum=(0.0, 0.0), quadratic=True, default_lr=0.3, adaptive_lr=0.5,
 )
 
 # Distill's banana ("Why Momentum Really Works"): a curved valley, minimum at (1, 1/3).
@@ -197,7 +204,7 @@ _banana = Surface(
     grad_xy=lambda x, y: (-2.0 * (1.0 - x) - 80.0 * x * (3.0 * y - x * x), 120.0 * (3.0 * y - x * x)),
     hessian_xy=lambda x, y: [[2.0 - 240.0 * y + 240.0 * x * x, -240.0 * x], [-240.0 * x, 360.0]],
     start=(-1.2, 0.8), xlim=(-2.0, 2.0), ylim=(-0.5, 1.5),
-    minimum=(1.0, 1.0 / 3.0), default_lr=2e-3,
+    minimum=(1.0, 1.0 / 3.0), default_lr=2e-3, adaptive_lr=0.3,
     note="The valley bends: a learning rate that is stable on its floor is far too small along it.",
 )
 
@@ -211,7 +218,7 @@ _saddle = Surface(
     grad_xy=lambda x, y: (2.0 * x, -2.0 * y),
     hessian_xy=lambda x, y: [[2.0, 0.0], [0.0, -2.0]],
     start=(-4.0, 1e-3), xlim=(-5.0, 5.0), ylim=(-3.0, 3.0),
-    minimum=None, default_lr=0.05,
+    minimum=None, default_lr=0.05, adaptive_lr=0.1,
     note="Start just off the x axis: the y gradient is almost zero, so plain gradient descent stalls near (0, 0) before escaping.",
 )
 
@@ -252,7 +259,7 @@ _wells = Surface(
     grad_xy=lambda x, y: (x * (x * x - 4.0) / 4.0 + 0.4, y * (y * y - 1.0) + 0.2),
     hessian_xy=lambda x, y: [[(3.0 * x * x - 4.0) / 4.0, 0.0], [0.0, 3.0 * y * y - 1.0]],
     start=(3.2, 1.9), xlim=(-3.5, 3.5), ylim=(-2.0, 2.2),
-    minimum=(_XG, _YG), local_minima=((_XL, _YL), (_XG, _YL), (_XL, _YG)), default_lr=0.1,
+    minimum=(_XG, _YG), local_minima=((_XL, _YL), (_XG, _YL), (_XL, _YG)), default_lr=0.1, adaptive_lr=0.3,
     note="Four minima; only the one at the bottom left is global. Plain gradient descent stops in the first one it reaches.",
 )
 

@@ -414,3 +414,125 @@ def newton_step(w, grad, hessian):
     return w - delta
 '''),
 ]
+
+
+# --- predict, then verify: max_stable_lr and momentum_rate ------------------------------------
+
+def _max_stable(expr, pre="    h = torch.linalg.eigvalsh(hessian.to(torch.float64))\n"):
+    return f'''
+import torch
+
+def max_stable_lr(hessian, momentum=0.0):
+{pre}    return float({expr})
+'''
+
+
+def _rate(radius, over="torch.linalg.eigvalsh(hessian.to(torch.float64)).tolist()", reduce="max"):
+    return f'''
+import torch
+
+def momentum_rate(lr, momentum, hessian):
+    rho = momentum
+    rates = []
+    for h in {over}:
+{radius}
+    return {reduce}(rates)
+'''
+
+
+_RADIUS = '''\
+        M = torch.tensor([[1.0 + rho - lr * h, -rho], [1.0, 0.0]], dtype=torch.float64)
+        rates.append(torch.linalg.eigvals(M).abs().max().item())'''
+
+THEORY_MUTANTS = [
+    Mutant("max_stable_ignores_momentum", "max_stable_lr", _max_stable("2.0 / h[-1]"), hint="ignores the momentum"),
+    Mutant("max_stable_uses_lambda_min", "max_stable_lr", _max_stable("(2.0 + 2.0 * momentum) / h[0]"), hint="smallest eigenvalue"),
+    Mutant("max_stable_uses_trace", "max_stable_lr", _max_stable("(2.0 + 2.0 * momentum) / torch.trace(hessian)", pre=""),
+           hint="trace"),
+    Mutant("max_stable_uses_diagonal", "max_stable_lr",
+           _max_stable("(2.0 + 2.0 * momentum) / torch.diagonal(hessian).max()", pre=""), hint="diagonal entry"),
+    Mutant("max_stable_missing_factor_two", "max_stable_lr", _max_stable("(1.0 + momentum) / h[-1]"), hint="factor of 2"),
+    Mutant("max_stable_best_gd_step", "max_stable_lr", _max_stable("2.0 / (h[0] + h[-1])"), hint="best constant step"),
+    Mutant("max_stable_momentum_sign", "max_stable_lr", _max_stable("(2.0 - 2.0 * momentum) / h[-1]"), hint="wrong sign"),
+    Mutant("max_stable_one_per_eigenvalue", "max_stable_lr", '''
+import torch
+
+def max_stable_lr(hessian, momentum=0.0):
+    return (2.0 + 2.0 * momentum) / torch.linalg.eigvalsh(hessian)
+''', hint="tensor of shape"),
+    Mutant("rate_ignores_momentum", "momentum_rate", _rate("        rates.append(abs(1.0 - lr * h))"), hint="plain-GD rate"),
+    Mutant("rate_lambda_min_only", "momentum_rate",
+           _rate(_RADIUS, over="torch.linalg.eigvalsh(hessian.to(torch.float64)).tolist()[:1]"), hint="only the smallest eigenvalue"),
+    Mutant("rate_lambda_max_only", "momentum_rate",
+           _rate(_RADIUS, over="torch.linalg.eigvalsh(hessian.to(torch.float64)).tolist()[-1:]"), hint="only the largest eigenvalue"),
+    Mutant("rate_uses_diagonal", "momentum_rate", _rate(_RADIUS, over="torch.diagonal(hessian).tolist()"), hint="diagonal entries"),
+    Mutant("rate_min_over_eigenvalues", "momentum_rate", _rate(_RADIUS, reduce="min"), hint="smallest spectral radius"),
+    Mutant("rate_always_sqrt_rho", "momentum_rate", '''
+import math
+import torch
+
+def momentum_rate(lr, momentum, hessian):
+    # the complex case only
+    if momentum > 0:
+        return math.sqrt(momentum)
+    return max(abs(1 - lr * h) for h in torch.linalg.eigvalsh(hessian.double()).tolist())
+''', hint="√ρ"),
+    Mutant("rate_plus_rho", "momentum_rate", _rate(_RADIUS.replace("-rho]", "rho]")), hint="wrong sign"),
+    Mutant("rate_real_part", "momentum_rate", _rate(_RADIUS.replace(".abs().max()", ".real.max()")), hint="real part"),
+    Mutant("rate_one_per_eigenvalue", "momentum_rate", '''
+import torch
+
+def momentum_rate(lr, momentum, hessian):
+    out = []
+    for h in torch.linalg.eigvalsh(hessian).tolist():
+        M = torch.tensor([[1.0 + momentum - lr * h, -momentum], [1.0, 0.0]], dtype=torch.float64)
+        out.append(torch.linalg.eigvals(M).abs().max())
+    return torch.stack(out)
+''', hint="tensor of shape"),
+]
+
+THEORY_CORRECT = [
+    Variant("max_stable_eigvalsh", "max_stable_lr", _max_stable("(2 + 2 * momentum) / h.max()")),
+    Variant("max_stable_spectral_norm", "max_stable_lr", '''
+import torch
+
+def max_stable_lr(hessian, momentum=0.0):
+    # for a symmetric positive definite H the spectral norm is its largest eigenvalue
+    return (2.0 + 2.0 * momentum) / torch.linalg.matrix_norm(hessian.double(), ord=2)
+'''),
+    Variant("max_stable_eigvals_real", "max_stable_lr", '''
+import numpy as np
+
+def max_stable_lr(hessian, momentum=0.0):
+    h = np.linalg.eigvals(hessian.double().numpy()).real
+    return 2 * (1 + momentum) / h.max()
+'''),
+    Variant("rate_eigvals_2x2", "momentum_rate", _rate(_RADIUS)),
+    Variant("rate_closed_form_discriminant", "momentum_rate", '''
+import math
+import torch
+
+def momentum_rate(lr, momentum, hessian):
+    best = 0.0
+    for h in torch.linalg.eigvalsh(hessian.double()).tolist():
+        a = 1 + momentum - lr * h
+        disc = a * a - 4 * momentum
+        r = (abs(a) + math.sqrt(disc)) / 2 if disc >= 0 else math.sqrt(momentum)
+        best = max(best, r)
+    return best
+'''),
+    Variant("rate_batched_tensor", "momentum_rate", '''
+import torch
+
+def momentum_rate(lr, momentum, hessian):
+    h = torch.linalg.eigvalsh(hessian.double())
+    M = torch.zeros(len(h), 2, 2, dtype=torch.float64)
+    M[:, 0, 0] = 1 + momentum - lr * h
+    M[:, 0, 1] = -momentum
+    M[:, 1, 0] = 1.0
+    return torch.linalg.eigvals(M).abs().max()
+'''),
+]
+
+MUTANTS = MUTANTS + THEORY_MUTANTS
+CORRECT = CORRECT + THEORY_CORRECT
