@@ -32,7 +32,7 @@ import torch
 
 from .optim_adapter import _SPECS, _torch_kwargs
 
-__all__ = ["check_rule", "check_newton_step", "no_shortcuts", "RTOL", "ATOL"]
+__all__ = ["check_rule", "check_newton_step", "demo_run", "no_shortcuts", "RTOL", "ATOL"]
 
 RTOL, ATOL = 1e-9, 1e-12
 _WHY = ("the assignment is to write the update's arithmetic yourself (tensor operations on w, dw and the state in "
@@ -40,44 +40,59 @@ _WHY = ("the assignment is to write the update's arithmetic yourself (tensor ope
 
 
 class _Forbidden(Exception):
-    pass
+    """Raised by a switched-off torch.optim / autograd / inverse call."""
 
 
-class no_shortcuts:
-    """Context manager: while active, torch.optim and autograd raise (records what was called in ``used``)."""
+class _switched_off:
+    """Context manager: while active, each listed callable raises ``_Forbidden``; ``used`` records the calls."""
+
+    def __init__(self, spots):
+        self.spots = spots  # (owner, attribute name, what to call it in a message)
+        self.used = []
+        self._originals = []
 
     def __enter__(self):
-        import torch.autograd as ag
-
-        self.used = []
-        targets = [(torch.optim.Optimizer, "__init__", "torch.optim"), (ag, "grad", "torch.autograd.grad"),
-                   (ag, "backward", "torch.autograd.backward"), (torch.Tensor, "backward", "Tensor.backward")]
-        for mod in ("sgd", "adam", "adamw", "adagrad", "rmsprop"):
-            sub = getattr(torch.optim, mod, None)
-            if sub is not None and callable(getattr(sub, mod, None)):
-                targets.append((sub, mod, f"torch.optim.{mod}"))
-        self._saved = []
-        for obj, attr, what in targets:
-            self._saved.append((obj, attr, obj.__dict__[attr] if attr in obj.__dict__ else getattr(obj, attr)))
-
-            def _raise(*args, _what=what, **kwargs):
-                self.used.append(_what)
-                raise _Forbidden(_what)
-
-            setattr(obj, attr, _raise)
+        for owner, name, label in self.spots:
+            if not hasattr(owner, name):
+                continue
+            # keep the raw attribute (a function on a class stays unbound)
+            self._originals.append((owner, name, vars(owner).get(name, getattr(owner, name))))
+            setattr(owner, name, self._blocker(label))
         return self
 
+    def _blocker(self, label):
+        def blocked(*_args, **_kwargs):
+            self.used.append(label)
+            raise _Forbidden(label)
+        return blocked
+
     def __exit__(self, *exc):
-        for obj, attr, orig in self._saved:
-            setattr(obj, attr, orig)
+        while self._originals:
+            owner, name, original = self._originals.pop()
+            setattr(owner, name, original)
         return False
 
 
+def no_shortcuts():
+    """While active, torch.optim (optimizers and their functional forms) and autograd raise."""
+    import torch.autograd
+
+    spots = [(torch.optim.Optimizer, "__init__", "torch.optim"), (torch.autograd, "grad", "torch.autograd.grad"),
+             (torch.autograd, "backward", "torch.autograd.backward"), (torch.Tensor, "backward", "Tensor.backward")]
+    for module_name in ("sgd", "adam", "adamw", "adagrad", "rmsprop"):
+        module = getattr(torch.optim, module_name, None)
+        if callable(getattr(module, module_name, None)):
+            spots.append((module, module_name, f"torch.optim.{module_name}"))
+    return _switched_off(spots)
+
+
 def _grads(shape, steps, seed, near_zero_step=7):
-    gen = torch.Generator().manual_seed(seed)
+    rng = torch.Generator()
+    rng.manual_seed(seed)
     out = []
     for k in range(steps):
-        g = torch.randn(shape, generator=gen, dtype=torch.float64) * (1.0 + 0.6 * math.sin(1.7 * k))
+        size = 1.0 + 0.6 * math.sin(1.7 * k)  # gradients of varying size
+        g = size * torch.randn(shape, generator=rng, dtype=torch.float64)
         flat = g.view(-1)
         flat[0] = 0.0  # a coordinate that never gets a gradient
         flat[1] = flat[1] * 1e-9  # a coordinate with tiny gradients only: epsilon dominates there
@@ -200,12 +215,13 @@ def check_rule(rule, name, config=None, *, steps=25, shape=(3, 4), seed=0, quiet
             try:
                 out = rule(w, g.clone()) if (k == 0 and config is None) else rule(w, g.clone(), cfg)
             except NotImplementedError:
-                raise AssertionError(f"{name} is not implemented yet (it raised NotImplementedError)") from None
+                todo = f"{name} is not implemented yet (it raised NotImplementedError)"
+                raise AssertionError(todo) from None
             except _Forbidden as exc:
                 raise AssertionError(f"{name} called {exc}, which is not allowed inside an update rule: {_WHY}") from None
-        if guard.used:
+        if guard.used:  # the rule caught our exception and went on
             raise AssertionError(f"{name} called {guard.used[0]}, which is not allowed inside an update rule: {_WHY}")
-        if not (isinstance(out, tuple) and len(out) == 2):
+        if not isinstance(out, tuple) or len(out) != 2:
             raise AssertionError(f"{name} must return a pair (next_w, config); it returned {type(out).__name__}")
         w, cfg = out
         if type(w) is not torch.Tensor or tuple(w.shape) != tuple(shape) or w.dtype != torch.float64:
@@ -233,27 +249,11 @@ def check_rule(rule, name, config=None, *, steps=25, shape=(3, 4), seed=0, quiet
         print(f"{label}: {steps} float64 steps equal torch.optim.{_SPECS[name][0].__name__}")
 
 
-class _no_inverse:
-    def __enter__(self):
-        self.used, self._saved = [], []
-        for obj, attr, what in ((torch.linalg, "inv", "torch.linalg.inv"), (torch.linalg, "inv_ex", "torch.linalg.inv_ex"),
-                                (torch.linalg, "pinv", "torch.linalg.pinv"), (torch, "inverse", "torch.inverse"),
-                                (torch.Tensor, "inverse", "Tensor.inverse"), (torch, "pinverse", "torch.pinverse"),
-                                (torch.Tensor, "pinverse", "Tensor.pinverse")):
-            if hasattr(obj, attr):
-                self._saved.append((obj, attr, getattr(obj, attr)))
-
-                def _raise(*args, _what=what, **kwargs):
-                    self.used.append(_what)
-                    raise _Forbidden(_what)
-
-                setattr(obj, attr, _raise)
-        return self
-
-    def __exit__(self, *exc):
-        for obj, attr, orig in self._saved:
-            setattr(obj, attr, orig)
-        return False
+def _no_inverse():
+    names = [(torch.linalg, n, f"torch.linalg.{n}") for n in ("inv", "inv_ex", "pinv")]
+    names += [(owner, n, f"{prefix}.{n}") for owner, prefix in ((torch, "torch"), (torch.Tensor, "Tensor"))
+              for n in ("inverse", "pinverse")]
+    return _switched_off(names)
 
 
 def check_newton_step(newton_step, n=6, seed=0, quiet=False):
@@ -261,11 +261,12 @@ def check_newton_step(newton_step, n=6, seed=0, quiet=False):
 
     An explicit inverse (torch.linalg.inv, pinv, Tensor.inverse, ...) fails: a linear solve is cheaper and more accurate.
     """
-    gen = torch.Generator().manual_seed(seed)
-    q, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=torch.float64))
+    rng = torch.Generator()
+    rng.manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(n, n, generator=rng, dtype=torch.float64))
     H = q @ torch.diag(torch.logspace(-2, 2, n, dtype=torch.float64)) @ q.T
     H = 0.5 * (H + H.T)
-    w, g = (torch.randn(n, generator=gen, dtype=torch.float64) for _ in range(2))
+    w, g = (torch.randn(n, generator=rng, dtype=torch.float64) for _ in range(2))
     want = w - torch.linalg.solve(H, g)
     for dtype in (torch.float64, torch.float32):
         guard = _no_inverse()
@@ -273,11 +274,12 @@ def check_newton_step(newton_step, n=6, seed=0, quiet=False):
             try:
                 out = newton_step(w.to(dtype), g.to(dtype), H.to(dtype))
             except NotImplementedError:
-                raise AssertionError("newton_step is not implemented yet (it raised NotImplementedError)") from None
+                todo = "newton_step is not implemented yet (it raised NotImplementedError)"
+                raise AssertionError(todo) from None
             except _Forbidden as exc:
                 raise AssertionError(f"newton_step calls {exc}: compute H^-1 grad with a linear solve "
                                      "(torch.linalg.solve), not an explicit inverse (slower and less accurate)") from None
-        if guard.used:
+        if guard.used:  # newton_step caught our exception and went on
             raise AssertionError(f"newton_step calls {guard.used[0]}: use a linear solve, not an explicit inverse")
         if type(out) is not torch.Tensor or tuple(out.shape) != (n,):
             raise AssertionError(f"newton_step must return a tensor shaped like w, ({n},)")
