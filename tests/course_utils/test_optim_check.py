@@ -114,3 +114,16 @@ def test_demo_run_blames_the_sign_not_the_learning_rate(capsys):
     assert "learning rate too large" not in run.message
     right = demo_run(torch_rule("sgd"), "sgd", "quadratic", {"learning_rate": 0.6}, steps=100)
     assert right.status == "diverged" and "sign" not in right.message  # above 2/λmax: torch.optim diverges too
+
+
+@pytest.mark.parametrize("assignment", ["regularization", "gradients", "optimizers", "linear_classifier"])
+def test_optim_check_repeats_no_solution_or_hidden_test_text(assignment):
+    """Student bundles carry course_utils; autograder.bundle refuses one that repeats hidden-test lines."""
+    import nbformat
+
+    from autograder.bundle import find_leaks, solution_fragments
+    from tests.helpers.nbgrader_course import REPO
+
+    src = nbformat.read(str(REPO / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
+    data = (REPO / "course_utils" / "optim_check.py").read_bytes()
+    assert not find_leaks({"course_utils/optim_check.py": data}, solution_fragments(src))
