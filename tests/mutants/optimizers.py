@@ -142,6 +142,9 @@ def sgd_momentum(w, dw, config=None):
 ''', hint="velocity"),
     Mutant("momentum_stale_velocity", "sgd_momentum", _momentum("    next_w = w - lr * v\n    v = mu * v + dw"), hint="before this step"),
     Mutant("momentum_form_b_sign", "sgd_momentum", _momentum("    v = mu * v - lr * dw\n    next_w = w - v"), hint="uphill"),
+    # the common one: form B with the velocity's sign flipped (v = ρv + η·dw; w += v) must be told about the sign
+    Mutant("momentum_wrong_sign", "sgd_momentum", _momentum("    v = mu * v + lr * dw\n    next_w = w + v"),
+           hint="wrong sign"),
     Mutant("momentum_default_099", "sgd_momentum", _momentum("    v = mu * v + dw\n    next_w = w - lr * v", mu="0.99"), hint="default momentum"),
     Mutant("momentum_global_state", "sgd_momentum", '''
 import torch
@@ -216,6 +219,18 @@ def nesterov_momentum(w, dw, config=None):
     Mutant("adam_decoupled_decay", "adam", _adam(pre=_ADAMW_DECAY), hint="decoupled"),
     Mutant("adam_ignores_weight_decay", "adam", _adam(), hint="weight_decay is ignored"),
     Mutant("adam_default_eps_1e7", "adam", _adam(pre=_ADAM_L2, eps_default="1e-7"), hint="default epsilon"),
+    Mutant("adam_swapped_betas", "adam", _adam(pre=_ADAM_L2, t_line="t = config.get('t', 0) + 1\n    b1, b2 = b2, b1"),
+           hint="swapped"),
+    # the interface linear_classifier uses: torch.optim behind the rule interface (a rule may not wrap it)
+    Mutant("adam_wraps_torch_rule", "adam", '''
+import torch
+from course_utils.optim_adapter import torch_rule
+
+_torch_adam = torch_rule("adam")
+
+def adam(w, dw, config=None):
+    return _torch_adam(w, dw, config)
+''', hint="does not allow"),
     Mutant("adam_state_not_stored", "adam", _adam(pre=_ADAM_L2, store="pass"), hint="not carried between calls"),
     # adamw
     Mutant("adamw_coupled", "adamw", _adam("adamw", wd_default="1e-2", pre=_ADAM_L2),
