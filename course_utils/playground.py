@@ -377,7 +377,7 @@ class Playground:
         av.add_class("playground-control")
         av.add_class("playground-adaptive-view")
         self.controls["adaptive_view"] = av
-        best = W.Button(description="use best α*, ρ*", tooltip="set the learning rate and momentum to the optimal heavy-ball pair for this quadratic")
+        best = W.Button(description="use best η*, ρ*", tooltip="set the learning rate and momentum to the optimal heavy-ball pair for this quadratic")
         best.add_class("playground-best-momentum")
         self.controls["best_momentum"] = best
         reset = W.Button(description="reset start", tooltip="move the start point back to this surface's default")
@@ -836,7 +836,7 @@ class Playground:
             ok = (lr_line * h <= 1.0) & (crit <= momenta[-1])
             self.map_ax.plot(lr_line[ok], crit[ok], color=color, lw=1.3, label=f"critical damping, h = {h:.3g}")
         a, r, rate = T.polyak_optimum(hs[0], hs[-1])
-        self.map_ax.plot([a], [r], marker="*", ms=13, color="w", mec="k", ls="none", label=f"optimum (α*, ρ*), rate {rate:.3f}")
+        self.map_ax.plot([a], [r], marker="*", ms=13, color="w", mec="k", ls="none", label=f"optimum (η*, ρ*), rate {rate:.3f}")
         self.map_ax.set_xlim(lrs[0], lrs[-1])
         self.map_ax.set_ylim(momenta[0], momenta[-1])
         self.map_ax.set_xlabel("learning rate η   (click to set η and ρ)")
@@ -1052,7 +1052,7 @@ class Playground:
             )
             lines.append(
                 f"Best constant η for SGD: 2/(h_min+h_max) = {s.best_gd_lr():.3g}. "
-                f"Best momentum setting (heavy ball): η = α* = {a:.3g}, ρ = ρ* = {r:.3g}."
+                f"Best momentum setting (heavy ball): η* = {a:.3g}, ρ* = {r:.3g}."
             )
             if lr >= limit:
                 lines.append(f"Your η = {lr:.3g} is above 2/h_max = {limit:.3g}: plain SGD diverges here.")

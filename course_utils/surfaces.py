@@ -9,12 +9,12 @@ path the playground uses step by step). No autograd is involved.
     s = get_surface("quadratic")
     s.value(torch.tensor([-5.0, -2.0]))     # tensor(10.5)
     s.gradient(torch.tensor([-5.0, -2.0]))  # tensor([-1., -8.])
-    s.stability_limit()                     # 0.5: gradient descent is stable for lr < 2/λmax
+    s.stability_limit()                     # 0.5: gradient descent is stable for lr < 2/h_max
 
 For the quadratics the Hessian is constant, so the classical numbers of the
-lecture apply exactly: gradient descent converges iff ``lr < 2/λmax``, the best
-constant learning rate is ``2/(λmin + λmax)``, and the heavy-ball method
-(``v = ρv + g; w -= αv``) is fastest with ``α* = (2/(√λmin + √λmax))²`` and
+lecture apply exactly: gradient descent converges iff ``lr < 2/h_max``, the best
+constant learning rate is ``2/(h_min + h_max)``, and the heavy-ball method
+(``v = ρv + g; w -= αv``) is fastest with ``η* = (2/(√h_min + √h_max))²`` and
 ``ρ* = ((√κ − 1)/(√κ + 1))²``. For the other surfaces the same numbers are
 reported for the Hessian at the (global) minimum, which only holds near it.
 """
@@ -95,7 +95,7 @@ class Surface:
 
     # --- the lecture's numbers ---------------------------------------------
     def hessian_eigenvalues(self) -> tuple[float, float] | None:
-        """(λmin, λmax) of the Hessian at the global minimum (everywhere for a quadratic)."""
+        """(h_min, h_max) of the Hessian at the global minimum (everywhere for a quadratic)."""
         if self.minimum is None:
             return None
         H = torch.tensor(self.hessian_xy(*self.minimum), dtype=torch.float64)
@@ -113,17 +113,17 @@ class Surface:
         return None if eig is None else eig[1] / eig[0]
 
     def stability_limit(self, momentum: float = 0.0) -> float | None:
-        """Largest stable learning rate: 2/λmax for gradient descent, (2 + 2ρ)/λmax with heavy-ball momentum ρ."""
+        """Largest stable learning rate: 2/h_max for gradient descent, (2 + 2ρ)/h_max with heavy-ball momentum ρ."""
         eig = self.hessian_eigenvalues()
         return None if eig is None else (2.0 + 2.0 * momentum) / eig[1]
 
     def best_gd_lr(self) -> float | None:
-        """The constant learning rate that contracts fastest: 2/(λmin + λmax)."""
+        """The constant learning rate that contracts fastest: 2/(h_min + h_max)."""
         eig = self.hessian_eigenvalues()
         return None if eig is None else 2.0 / (eig[0] + eig[1])
 
     def best_heavy_ball(self) -> tuple[float, float] | None:
-        """(α*, ρ*) = ((2/(√λmin + √λmax))², ((√κ − 1)/(√κ + 1))²), the optimal heavy-ball pair."""
+        """(η*, ρ*) = ((2/(√h_min + √h_max))², ((√κ − 1)/(√κ + 1))²), the optimal heavy-ball pair."""
         eig = self.hessian_eigenvalues()
         if eig is None:
             return None
@@ -145,8 +145,8 @@ class Surface:
                 f"Hessian eigenvalues {eig[0]:.4g}, {eig[1]:.4g} {where}; condition number κ = {eig[1] / eig[0]:.4g}."
             )
             lines.append(
-                f"Gradient descent is stable for lr < 2/λmax = {self.stability_limit():.4g}; "
-                f"best lr = 2/(λmin+λmax) = {self.best_gd_lr():.4g}; best heavy ball α* = {a:.4g}, ρ* = {r:.4g}."
+                f"Gradient descent is stable for lr < 2/h_max = {self.stability_limit():.4g}; "
+                f"best lr = 2/(h_min+h_max) = {self.best_gd_lr():.4g}; best heavy ball η* = {a:.4g}, ρ* = {r:.4g}."
             )
         if self.note:
             lines.append(self.note)

@@ -138,7 +138,7 @@ def test_surface_dropdown_resets_start_and_learning_rate(pg):
 def test_stability_limit_and_best_momentum_are_shown(pg):
     text = pg.info_text()
     assert "2/h_max = 0.5" in text
-    assert "α* = 0.668" in text and "ρ* = 0.403" in text
+    assert "η* = 0.668" in text and "ρ* = 0.403" in text
     pg.controls["learning_rate"].value = 0.6
     assert "above 2/h_max" in pg.info_text()
     assert pg.runs["SGD"].status == "diverged"
