@@ -135,6 +135,24 @@ SCENARIOS = {s.name: s for s in [
         },
     ),
     Scenario(
+        "deleted_test_cell",
+        "a student deleted a test cell (and answered it wrongly); a right answer",
+        origin="(nbgrader's OverwriteCells with its default add_missing_cells=False)",
+        config=HIDDEN_STUB,
+        source={"p1.ipynb": edited(fixture_nb("test-hidden-tests.ipynb"))},
+        students={
+            "deleter": {"p1.ipynb": lambda course: edited(
+                released("p1", {"squares": "def squares(n):\n    return []", "sum_of_squares": SUM_RIGHT})(course),
+                drop=("correct_squares",))},
+            "right": {"p1.ipynb": released("p1", {"squares": SQUARES_RIGHT, "sum_of_squares": SUM_RIGHT})},
+        },
+        deliberate=(Deliberate(
+            "students/deleter/notebooks/p1/cells/correct_squares/*",
+            "the project puts a deleted test cell back from the gradebook and runs it (autograder.repair: "
+            "auto_score 0.0, nothing for a TA to grade); nbgrader with add_missing_cells=False leaves it "
+            "ungraded (auto_score None, needs_manual_grade True)"),),
+    ),
+    Scenario(
         "autotest_multi_notebook",
         "three notebooks per assignment (AUTOTEST simple, multi, hidden); a student who submitted one only",
         origin="test_grade_autotest, test_grade_complex_autotest, test_hidden_tests_autotest, "

@@ -23,6 +23,7 @@ PASSING = [
     "autotest_multi_notebook",
     "timeouts",
     "late_plugin",
+    "deleted_test_cell",
 ]
 
 #: Scenario -> the differences observed on this branch (nbgrader value -> project value), not tests yet.
