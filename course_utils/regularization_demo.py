@@ -8,7 +8,7 @@
   (toggle) and a log-scale λ slider; decision boundary, train/validation
   accuracy and the weights (L1 sets some of them exactly to zero).
 
-Every demo minimises the lecture's objective
+Every demo minimizes the lecture's objective
 
     L(W) = 1/N Σ_i L_i(f(x_i, W), y_i) + λ R(W),   R(W) = Σ W²  (L2)  or  Σ |W|  (L1)
 
@@ -183,7 +183,7 @@ def _accuracy(Phi, y, W) -> float:
 # --- 1-D: the lecture's two-class softmax example ------------------------------
 
 def _fit_1d_l2(Phi, y, reg, max_iter=200, tol=1e-10):
-    """Exact minimiser of mean CE + λ·ΣW² for a 2-class softmax on features Phi.
+    """Exact minimizer of mean CE + λ·ΣW² for a 2-class softmax on features Phi.
 
     With two classes the data loss depends only on v = W[:, 1] − W[:, 0], and for
     a fixed v the penalty is smallest at W = [−v/2, v/2], where λ·ΣW² = λ/2·|v|².
@@ -192,7 +192,7 @@ def _fit_1d_l2(Phi, y, reg, max_iter=200, tol=1e-10):
     """
     n, d = Phi.shape
     t = y.astype(float)
-    lam = max(reg, 1e-12)  # λ = 0 on separable data has no minimiser; stay finite
+    lam = max(reg, 1e-12)  # λ = 0 on separable data has no minimizer; stay finite
 
     def f(v):
         z = Phi @ v
@@ -278,8 +278,8 @@ class _Problem1D:
 
 def two_models_1d(cliff_reg: float = 1e-8, smooth_reg: float = 1e-1, n_per_class: int = 4, gap: float = 0.5, seed: int = 0):
     """The lecture's two models on the 1-D set: both classify every training point
-    correctly; the nearly unregularised one (λ = ``cliff_reg``) jumps from class 0
-    to class 1 like a cliff, the regularised one (λ = ``smooth_reg``) is smooth.
+    correctly; the nearly unregularized one (λ = ``cliff_reg``) jumps from class 0
+    to class 1 like a cliff, the regularized one (λ = ``smooth_reg``) is smooth.
 
     Returns ``{"cliff": model, "smooth": model, "problem": problem}``; a model is
     a dict with ``W``, ``p1`` on ``xs``, ``steepness``, ``boundary``, losses and accuracies.
@@ -444,7 +444,7 @@ def _monomial_name(p):
 
 
 class _PolyFeatures:
-    """φ(x): every monomial x1^a·x2^b with a + b ≤ degree, each standardised on
+    """φ(x): every monomial x1^a·x2^b with a + b ≤ degree, each standardized on
     the training set (the constant stays 1), so one λ treats all features alike."""
 
     def __init__(self, X_train, degree):
