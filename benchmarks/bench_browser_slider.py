@@ -82,8 +82,8 @@ def _regularization_baseline(n):
     demo.curve  # the λ grid curve is computed once, before the first redraw, in the notebook too
 
     def step(k):
-        # _on_change recomputes the model and displays the PNG into the Output;
-        # outside a kernel the display is plain text, so silence it.
+        # _on_change looks the model up and blits the new PNG into the Image widget
+        # (no Output widget: see course_utils.widgets); silence any stray print.
         with redirect_stdout(io.StringIO()):
             s.value = v1 if k % 2 == 0 else v0
 
