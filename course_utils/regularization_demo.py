@@ -560,6 +560,7 @@ class Toy2DDemo:
         # stable selectors for the browser tests
         self.penalty_toggle.add_class("regularization-penalty")
         self.reg_slider.add_class("regularization-lambda")
+        self.reg_slider.add_class("regularization-lambda-2d")
         self.image.add_class("regularization-figure")
         self.widget = W.VBox([W.HBox([self.penalty_toggle, self.reg_slider]), self.image])
         self._live = _LiveFigure(self)
