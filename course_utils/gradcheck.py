@@ -23,13 +23,35 @@ def _as_float64(x) -> torch.Tensor:
     return torch.as_tensor(x, dtype=torch.float64)
 
 
+# The course's one reading of a relative error between an analytic and a numeric
+# gradient in float64 (the gradients notebook and every helper use these):
+REL_ERROR_GOOD = 1e-7   # at or below: the two agree
+REL_ERROR_FINE = 1e-5   # at or below: still fine on a big check (round-off adds up over many terms)
+REL_ERROR_BUG = 1e-2    # at or above: a bug, unless a kink (SVM, ReLU) or float32 explains it
+
+
+def verdict(err: float) -> str:
+    """The course's reading of a relative error (float64): good, fine, suspicious or bug."""
+    if math.isnan(err):
+        return "bug (NaN)"
+    if err <= REL_ERROR_GOOD:
+        return "good"
+    if err <= REL_ERROR_FINE:
+        return "fine"
+    if err < REL_ERROR_BUG:
+        return "suspicious: look for a kink or float32 round-off, else a bug"
+    return "bug (unless a kink or float32 explains it)"
+
+
 def rel_error(x, y, eps: float = 1e-8) -> float:
     """Largest relative error ``|x - y| / max(eps, |x| + |y|)`` over all entries.
 
     ``x`` and ``y`` may be tensors (any device or dtype), NumPy arrays or
-    numbers, of broadcastable shapes. Rough guide in float64: below 1e-7 the two
-    agree; around 1e-4 something is probably wrong, unless the function has kinks
-    (SVM, ReLU) near the points compared.
+    numbers, of broadcastable shapes. Reading in float64 (``verdict``): at or
+    below ``REL_ERROR_GOOD`` = 1e-7 the two agree, up to ``REL_ERROR_FINE`` =
+    1e-5 is fine on a big check, from ``REL_ERROR_BUG`` = 1e-2 on it is a bug
+    unless the function has kinks (SVM, ReLU) near the points compared or the
+    computation ran in float32.
     """
     a, b = _as_float64(x), _as_float64(y)
     try:

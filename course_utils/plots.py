@@ -187,12 +187,12 @@ def show_class_templates(W, classes, image_shape, mean_image=None, bias_trick: b
 
 def plot_decision_boundary(predict_fn, X, y, ax=None, resolution: int = 200, margin: float = 0.5,
                            title: str | None = None, cmap: str = "coolwarm", alpha: float = 0.3):
-    """Colour the plane by ``predict_fn`` and scatter the 2-D points ``X`` coloured by ``y``.
+    """Color the plane by ``predict_fn`` and scatter the 2-D points ``X`` colored by ``y``.
 
     ``predict_fn`` takes an (M, 2) input of the same kind as ``X`` (a tensor on
     ``X``'s device and dtype, or an array) and returns class indices (M,) or
     scores (M, C), of which the argmax is taken. Returns the Axes; the region
-    colours are the Axes' QuadMesh (``ax.collections[0]``).
+    colors are the Axes' QuadMesh (``ax.collections[0]``).
     """
     Xn = _np(X)
     if Xn.ndim != 2 or Xn.shape[1] != 2:

@@ -8,7 +8,7 @@
   (toggle) and a log-scale λ slider; decision boundary, train/validation
   accuracy and the weights (L1 sets some of them exactly to zero).
 
-Every demo minimises the lecture's objective
+Every demo minimizes the lecture's objective
 
     L(W) = 1/N Σ_i L_i(f(x_i, W), y_i) + λ R(W),   R(W) = Σ W²  (L2)  or  Σ |W|  (L1)
 
@@ -21,6 +21,16 @@ Each demo object keeps its controls (``reg_slider``, ``penalty_toggle``) and
 the data it plots (``demo.data``), so it can be driven from plain Python:
 set ``demo.reg_slider.value`` and read ``demo.data``. ``demo.show()`` displays
 the widget, or a static figure of the current state when headless.
+
+The widget's figure is an ``ipywidgets.Image`` whose PNG bytes a slider move
+replaces; the demos never print or display into an ``Output`` widget. Writing
+into an ``Output`` while a cell runs makes nbclient (nbconvert, papermill) send
+comm messages on the shell socket that its execute-reply poller is waiting on,
+which can swallow the reply's wake-up: the cell then hangs for one full cell
+timeout (jupyter/nbclient#312). A slider move redraws only the artists that
+change on one persistent figure (no new figure, no layout pass), and the 2-D
+demo fits every λ of the slider's grid at once when it is built, so moving a
+slider or flipping the toggle is a lookup plus one PNG encode.
 """
 
 from __future__ import annotations
@@ -99,23 +109,71 @@ def _new_figure(figsize, pyplot=False):
     return Figure(figsize=figsize, layout="constrained")
 
 
-def _png(fig):
-    """The figure as a PNG image: displays the same under any matplotlib backend."""
+FIGURE_DPI = 80
+
+
+def _png_bytes(fig) -> bytes:
     import io
 
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIGURE_DPI)
+    return buf.getvalue()
+
+
+def _png(fig):
+    """The figure as a PNG image: displays the same under any matplotlib backend."""
     from IPython.display import Image
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    return Image(data=buf.getvalue(), format="png")
+    return Image(data=_png_bytes(fig), format="png")
 
 
-def _display_in(out, fig):
-    from IPython.display import clear_output, display
+class _LiveFigure:
+    """One figure kept for the widget, redrawn by blitting.
 
-    with out:
-        clear_output(wait=True)
-        display(_png(fig))
+    Built once: layout solved, everything that never changes (points, axes,
+    ticks, legends) rendered once into a saved background. A slider move
+    updates the artists that depend on λ (``fig._demo_artists["animated"]``),
+    pastes the background back and draws only those, then encodes the pixels
+    as PNG: no layout pass, no tick computation, no new figure.
+    """
+
+    def __init__(self, demo):
+        self.demo = demo
+        self.fig = None
+
+    def _setup(self):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        fig = self.demo.figure()
+        fig.set_dpi(FIGURE_DPI)
+        FigureCanvasAgg(fig)
+        for art in self._animated(fig):
+            art.set_animated(True)
+        fig.canvas.draw()                  # solves the constrained layout, draws the static parts
+        fig.set_layout_engine("none")      # keep that layout for every later frame
+        self.background = fig.canvas.copy_from_bbox(fig.bbox)
+        self.fig = fig
+
+    @staticmethod
+    def _animated(fig):
+        return fig._demo_artists["animated"]()
+
+    def png(self) -> bytes:
+        import io
+
+        from PIL import Image
+
+        if self.fig is None:
+            self._setup()
+        fig = self.fig
+        self.demo._update_artists(fig)
+        fig.canvas.restore_region(self.background)
+        for art in self._animated(fig):
+            art.set_animated(True)
+            fig.draw_artist(art)
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3]).save(buf, format="png", compress_level=1)
+        return buf.getvalue()
 
 
 def _accuracy(Phi, y, W) -> float:
@@ -125,7 +183,7 @@ def _accuracy(Phi, y, W) -> float:
 # --- 1-D: the lecture's two-class softmax example ------------------------------
 
 def _fit_1d_l2(Phi, y, reg, max_iter=200, tol=1e-10):
-    """Exact minimiser of mean CE + λ·ΣW² for a 2-class softmax on features Phi.
+    """Exact minimizer of mean CE + λ·ΣW² for a 2-class softmax on features Phi.
 
     With two classes the data loss depends only on v = W[:, 1] − W[:, 0], and for
     a fixed v the penalty is smallest at W = [−v/2, v/2], where λ·ΣW² = λ/2·|v|².
@@ -134,7 +192,7 @@ def _fit_1d_l2(Phi, y, reg, max_iter=200, tol=1e-10):
     """
     n, d = Phi.shape
     t = y.astype(float)
-    lam = max(reg, 1e-12)  # λ = 0 on separable data has no minimiser; stay finite
+    lam = max(reg, 1e-12)  # λ = 0 on separable data has no minimizer; stay finite
 
     def f(v):
         z = Phi @ v
@@ -220,8 +278,8 @@ class _Problem1D:
 
 def two_models_1d(cliff_reg: float = 1e-8, smooth_reg: float = 1e-1, n_per_class: int = 4, gap: float = 0.5, seed: int = 0):
     """The lecture's two models on the 1-D set: both classify every training point
-    correctly; the nearly unregularised one (λ = ``cliff_reg``) jumps from class 0
-    to class 1 like a cliff, the regularised one (λ = ``smooth_reg``) is smooth.
+    correctly; the nearly unregularized one (λ = ``cliff_reg``) jumps from class 0
+    to class 1 like a cliff, the regularized one (λ = ``smooth_reg``) is smooth.
 
     Returns ``{"cliff": model, "smooth": model, "problem": problem}``; a model is
     a dict with ``W``, ``p1`` on ``xs``, ``steepness``, ``boundary``, losses and accuracies.
@@ -287,11 +345,12 @@ class Overfit1DDemo:
         self.reg_grid = 10.0 ** np.arange(lo, hi + step / 2, step)
         self.reg_slider = W.FloatLogSlider(value=reg, base=10, min=lo, max=hi, step=step, description="λ",
                                            continuous_update=False, readout_format=".1e")
-        self.out = W.Output()
+        self.image = W.Image(format="png")
         # stable selectors for the browser tests
         self.reg_slider.add_class("regularization-lambda")
-        self.out.add_class("regularization-figure")
-        self.widget = W.VBox([self.reg_slider, self.out])
+        self.image.add_class("regularization-figure")
+        self.widget = W.VBox([self.reg_slider, self.image])
+        self._live = _LiveFigure(self)
         self._curve = None
         self.data = self.problem.model(self.reg_slider.value)
         self.reg_slider.observe(self._on_change, names="value")
@@ -313,7 +372,7 @@ class Overfit1DDemo:
         self._redraw()
 
     def _redraw(self):
-        _display_in(self.out, self.figure())
+        self.image.value = self._live.png()
 
     def figure(self, pyplot=False):
         """A matplotlib figure of the current state (``pyplot=True``: managed by pyplot)."""
@@ -323,20 +382,36 @@ class Overfit1DDemo:
         _plot_points_1d(ax, self.problem)
         cliff = self.problem.model(self.reg_grid[0])
         ax.plot(cliff["xs"], cliff["p1"], color="0.6", lw=1, ls="--", label=f"λ = {self.reg_grid[0]:.0e}")
-        ax.plot(d["xs"], d["p1"], color="tab:red", lw=2.5, label=f"λ = {d['reg']:.1e}", gid="model")
-        ax.axvline(d["boundary"], color="tab:red", lw=0.8, ls=":")
+        model, = ax.plot(d["xs"], d["p1"], color="tab:red", lw=2.5, label="λ of the slider", gid="model")
+        boundary = ax.axvline(d["boundary"], color="tab:red", lw=0.8, ls=":")
         ax.legend(loc="upper left", fontsize=8)
-        ax.set_title(f"train acc {d['train_acc']:.0%}, held-out acc {d['test_acc']:.0%}, "
-                     f"steepness {d['steepness']:.2g}", fontsize=10)
         ax2.semilogx(c["reg"], c["train_loss"], "-", color="tab:blue", label="training data loss")
         ax2.semilogx(c["reg"], c["test_loss"], "-", color="tab:orange", label="held-out loss")
-        ax2.axvline(d["reg"], color="tab:red", lw=1)
-        ax2.plot([d["reg"]] * 2, [d["train_loss"], d["test_loss"]], "o", color="tab:red")
+        at = ax2.axvline(d["reg"], color="tab:red", lw=1)
+        dots, = ax2.plot([d["reg"]] * 2, [d["train_loss"], d["test_loss"]], "o", color="tab:red")
         ax2.set_xlabel("λ")
         ax2.set_ylabel("mean softmax loss")
         ax2.legend(fontsize=8)
-        ax2.set_title(f"held-out loss {d['test_loss']:.3f}", fontsize=10)
+        ax2.set_xlim(c["reg"][0] / 1.5, c["reg"][-1] * 1.5)
+        fig._demo_artists = dict(ax=ax, ax2=ax2, model=model, boundary=boundary, at=at, dots=dots)
+        fig._demo_artists["animated"] = lambda: [model, boundary, at, dots, ax.title, ax2.title]
+        self._set_titles(fig)
         return fig
+
+    def _set_titles(self, fig):
+        d, a = self.data, fig._demo_artists
+        a["ax"].set_title(f"λ = {d['reg']:.1e}: train acc {d['train_acc']:.0%}, held-out acc {d['test_acc']:.0%}, "
+                          f"steepness {d['steepness']:.2g}", fontsize=10)
+        a["ax2"].set_title(f"held-out loss {d['test_loss']:.3f}", fontsize=10)
+
+    def _update_artists(self, fig):
+        """Move the current model's artists to ``self.data`` (the widget's redraw)."""
+        d, a = self.data, fig._demo_artists
+        a["model"].set_ydata(d["p1"])
+        a["boundary"].set_xdata([d["boundary"]] * 2)
+        a["at"].set_xdata([d["reg"]] * 2)
+        a["dots"].set_data([d["reg"]] * 2, [d["train_loss"], d["test_loss"]])
+        self._set_titles(fig)
 
     def show(self):
         """The widget for a person; a static figure of the current λ when headless."""
@@ -369,7 +444,7 @@ def _monomial_name(p):
 
 
 class _PolyFeatures:
-    """φ(x): every monomial x1^a·x2^b with a + b ≤ degree, each standardised on
+    """φ(x): every monomial x1^a·x2^b with a + b ≤ degree, each standardized on
     the training set (the constant stays 1), so one λ treats all features alike."""
 
     def __init__(self, X_train, degree):
@@ -399,32 +474,43 @@ def _fit_2d(Phi, y, penalty, reg, iters=3000):
     budget from W = 0 makes each λ's model deterministic (and, for tiny λ on
     separable data, acts like early stopping).
     """
+    return _fit_2d_path(Phi, y, penalty, [reg], iters)[0]
+
+
+def _fit_2d_path(Phi, y, penalty, regs, iters=3000):
+    """``_fit_2d`` for every λ in ``regs`` at once: K independent FISTA runs
+    stacked along a leading axis (one Python loop, K times the arithmetic).
+    Returns W with shape (K, D, C)."""
     n, d = Phi.shape
     C = int(y.max()) + 1
+    K = len(regs)
+    # the K runs side by side as columns: W[:, k*C:(k+1)*C] is run k's (D, C) matrix,
+    # so each iteration is two BLAS products whatever K is
+    regs = np.repeat(np.asarray([_check_reg(r) for r in regs], dtype=float), C)[None, :]
     # the softmax loss's gradient is (σ_max(Φ)²/(2N))-Lipschitz for two classes (≤ σ²/N in general)
     smax2 = np.linalg.norm(Phi, 2) ** 2
-    lip = smax2 / n * (0.5 if C == 2 else 1.0) + (2 * reg if penalty == "l2" else 0.0)
+    lip = smax2 / n * (0.5 if C == 2 else 1.0) + (2 * regs if penalty == "l2" else 0.0 * regs)
     eta = 1.0 / lip
-    Y = np.zeros((n, C))
-    Y[np.arange(n), y] = 1.0
-    W = np.zeros((d, C))
+    Y = np.zeros((n, 1, C))
+    Y[np.arange(n), 0, y] = 1.0
+    W = np.zeros((d, K * C))
     Z = W.copy()
     t = 1.0
-    thresh = eta * reg
+    thresh = eta * regs
     for _ in range(iters):
-        S = Phi @ Z
-        S -= S.max(axis=1, keepdims=True)
+        S = (Phi @ Z).reshape(n, K, C)
+        S -= S.max(axis=2, keepdims=True)
         E = np.exp(S)
-        G = Phi.T @ (E / E.sum(axis=1, keepdims=True) - Y) / n
+        G = Phi.T @ ((E / E.sum(axis=2, keepdims=True) - Y).reshape(n, K * C) / n)
         if penalty == "l2":
-            W_new = Z - eta * (G + 2 * reg * Z)
+            W_new = Z - eta * (G + 2 * regs * Z)
         else:
             U = Z - eta * G
             W_new = np.sign(U) * np.maximum(np.abs(U) - thresh, 0.0)
         t_new = 0.5 * (1 + math.sqrt(1 + 4 * t * t))
         Z = W_new + ((t - 1) / t_new) * (W_new - W)
         W, t = W_new, t_new
-    return W
+    return W.reshape(d, K, C).transpose(1, 0, 2).copy()
 
 
 class Toy2DDemo:
@@ -460,17 +546,24 @@ class Toy2DDemo:
         self._Phi_grid = self.features(np.stack([GX.ravel(), GY.ravel()], axis=1))
         self.iters = int(iters)
         self._cache = {}
+        self._weights = {}
+        self.reg_grid = 10.0 ** np.arange(lo, hi + step / 2, step)
+        for p in PENALTIES:   # every slider position, both penalties: a move is then a lookup
+            for r, W_r in zip(self.reg_grid, _fit_2d_path(self.Phi_train, self.y_train, p, self.reg_grid, self.iters)):
+                self._weights[(p, float(f"{r:.12g}"))] = W_r
 
         self.penalty_toggle = W.ToggleButtons(options=[("L2: λ·ΣW²", "l2"), ("L1: λ·Σ|W|", "l1")], value=penalty,
-                                              description="penalty")
+                                              description="penalty", style={"description_width": "initial"})
         self.reg_slider = W.FloatLogSlider(value=reg, base=10, min=lo, max=hi, step=step, description="λ",
                                            continuous_update=False, readout_format=".1e")
-        self.out = W.Output()
+        self.image = W.Image(format="png")
         # stable selectors for the browser tests
         self.penalty_toggle.add_class("regularization-penalty")
         self.reg_slider.add_class("regularization-lambda")
-        self.out.add_class("regularization-figure")
-        self.widget = W.VBox([W.HBox([self.penalty_toggle, self.reg_slider]), self.out])
+        self.reg_slider.add_class("regularization-lambda-2d")
+        self.image.add_class("regularization-figure")
+        self.widget = W.VBox([W.HBox([self.penalty_toggle, self.reg_slider]), self.image])
+        self._live = _LiveFigure(self)
         self.data = self.model(penalty, self.reg_slider.value)
         self.penalty_toggle.observe(self._on_change, names="value")
         self.reg_slider.observe(self._on_change, names="value")
@@ -480,7 +573,9 @@ class Toy2DDemo:
         penalty, reg = _check_penalty(penalty), _check_reg(reg)
         key = (penalty, float(f"{reg:.12g}"))
         if key not in self._cache:
-            W = _fit_2d(self.Phi_train, self.y_train, penalty, reg, self.iters)
+            W = self._weights.get(key)
+            if W is None:
+                W = _fit_2d(self.Phi_train, self.y_train, penalty, reg, self.iters)
             S = self._Phi_grid @ W
             p1 = 1.0 / (1.0 + np.exp(np.clip(S[:, 0] - S[:, 1], -500, 500)))
             self._cache[key] = {
@@ -506,41 +601,65 @@ class Toy2DDemo:
         self._redraw()
 
     def _redraw(self):
-        _display_in(self.out, self.figure())
+        self.image.value = self._live.png()
 
     def figure(self, pyplot=False):
         """A matplotlib figure of the current state (``pyplot=True``: managed by pyplot)."""
         d = self.data
-        fig = _new_figure((11, 4), pyplot)
+        fig = _new_figure((11, 4.4), pyplot)
         ax, ax2 = fig.subplots(1, 2, width_ratios=[1, 1.3])
         # imshow renders much faster than contourf, which keeps slider redraws quick
-        ax.imshow(d["p1_grid"], origin="lower", extent=(self.gx[0], self.gx[-1], self.gy[0], self.gy[-1]),
-                  cmap="RdBu_r", vmin=0, vmax=1, alpha=0.35, aspect="auto", interpolation="bilinear")
-        ax.contour(self.gx, self.gy, d["p1_grid"], levels=[0.5], colors="k", linewidths=1.5)
-        ax.scatter(self.X_val[:, 0], self.X_val[:, 1], s=6, alpha=0.3,
-                   c=np.where(self.y_val == 1, "tab:red", "tab:blue"), label="validation")
-        ax.scatter(self.X_train[:, 0], self.X_train[:, 1], s=40, edgecolors="k",
-                   c=np.where(self.y_train == 1, "tab:red", "tab:blue"), label="training")
+        img = ax.imshow(d["p1_grid"], origin="lower", extent=(self.gx[0], self.gx[-1], self.gy[0], self.gy[-1]),
+                        cmap="RdBu_r", vmin=0, vmax=1, alpha=0.35, aspect="auto", interpolation="bilinear")
+        val = ax.scatter(self.X_val[:, 0], self.X_val[:, 1], s=6, alpha=0.3,
+                         c=np.where(self.y_val == 1, "tab:red", "tab:blue"), label="validation")
+        train = ax.scatter(self.X_train[:, 0], self.X_train[:, 1], s=40, edgecolors="k",
+                           c=np.where(self.y_train == 1, "tab:red", "tab:blue"), label="training")
         ax.set_xlim(self.gx[0], self.gx[-1])
         ax.set_ylim(self.gy[0], self.gy[-1])
-        ax.legend(loc="lower left", fontsize=8)
-        name = "L2" if d["penalty"] == "l2" else "L1"
-        ax.set_title(f"{name}, λ = {d['reg']:.1e}: train acc {d['train_acc']:.0%}, val acc {d['val_acc']:.0%}", fontsize=10)
+        # legend above the axes: it stays in the static background
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.07), ncols=2, fontsize=9, frameon=False, borderaxespad=0)
         # two classes: the softmax's class-0 column stays the negative of class 1's
         # (both start at 0 and get opposite gradients), so one column says it all
         w = d["W"][:, 1]
         idx = np.arange(len(w))
-        zero = np.abs(w) <= ZERO_TOL
-        ax2.bar(idx, w, color=np.where(w >= 0, "tab:red", "tab:blue"), gid="weights")
-        ax2.plot(idx[zero], np.zeros(zero.sum()), "kx", ms=5, label="exactly 0")
+        bars = ax2.bar(idx, w, color=np.where(w >= 0, "tab:red", "tab:blue"), gid="weights")
+        zeros, = ax2.plot([], [], "kx", ms=6, label="exactly 0")
         ax2.axhline(0, color="k", lw=0.5)
-        ax2.set_xticks(idx, d["feature_names"], rotation=90, fontsize=7)
-        ax2.set_ylabel("weight (class 1 column of W)")
-        ax2.set_title(f"{d['n_zero']} of {d['n_weights']} weights are 0; "
-                      f"ΣW² = {d['l2_norm'] ** 2:.3g}, Σ|W| = {d['l1_norm']:.3g}", fontsize=10)
-        if zero.any():
-            ax2.legend(fontsize=8)
+        ax2.set_xticks(idx, d["feature_names"], rotation=90, fontsize=10)
+        ax2.set_xlim(-0.7, len(w) - 0.3)
+        ax2.set_ylabel("weight (class 1 column of W), symlog")
+        ax2.legend(fontsize=9, loc="upper right")
+        # one fixed weight axis for every λ and both penalties (a redraw never
+        # recomputes ticks); symlog shows weights from 0.01 to 50 side by side
+        top = 1.15 * max(float(np.max(np.abs(W_r[:, 1]))) for W_r in self._weights.values())
+        ax2.set_yscale("symlog", linthresh=0.1)
+        ax2.set_ylim(-top, top)
+        a = fig._demo_artists = dict(ax=ax, ax2=ax2, img=img, contour=None, bars=bars, zeros=zeros)
+        # the probability image is redrawn, so everything drawn over it is redrawn too
+        a["animated"] = lambda: [img, val, a["contour"], train, *bars, zeros, ax.title, ax2.title]
+        self._update_artists(fig)
         return fig
+
+    def _update_artists(self, fig):
+        """Point every artist that depends on λ or the penalty at ``self.data``."""
+        d, a = self.data, fig._demo_artists
+        a["img"].set_data(d["p1_grid"])
+        if a["contour"] is not None:
+            a["contour"].remove()
+        a["contour"] = a["ax"].contour(self.gx, self.gy, d["p1_grid"], levels=[0.5], colors="k", linewidths=1.5)
+        w = d["W"][:, 1]
+        for bar, h in zip(a["bars"], w):
+            bar.set_height(h)
+            bar.set_color("tab:red" if h >= 0 else "tab:blue")
+        zero = np.abs(w) <= ZERO_TOL
+        idx = np.arange(len(w))
+        a["zeros"].set_data(idx[zero], np.zeros(zero.sum()))
+        name = "L2" if d["penalty"] == "l2" else "L1"
+        a["ax"].set_title(f"{name}, λ = {d['reg']:.1e}: train acc {d['train_acc']:.0%}, val acc {d['val_acc']:.0%}",
+                          fontsize=10)
+        a["ax2"].set_title(f"{d['n_zero']} of {d['n_weights']} weights are 0; "
+                           f"ΣW² = {d['l2_norm'] ** 2:.3g}, Σ|W| = {d['l1_norm']:.3g}", fontsize=10)
 
     def table(self, regs=(1e-4, 1e-3, 1e-2, 1e-1)):
         """Print, for each λ, validation accuracy and zero weights under L2 and L1."""

@@ -5,6 +5,17 @@ static figure of their initial state instead of a widget. That is decided here,
 in one place: ``COURSE_HEADLESS=1`` (set by the course's tests and the
 autograder) or ``NBGRADER_EXECUTION`` (set by nbgrader) means headless;
 ``COURSE_HEADLESS=0`` forces widgets.
+
+Under plain nbclient (``jupyter nbconvert --execute``, papermill) neither flag is
+set, so the widgets are displayed; that is safe as long as a demo never writes
+into an ``ipywidgets.Output`` while a cell runs. nbclient mirrors an Output
+widget by sending comm messages on the shell socket that its execute-reply
+poller is blocked on, and in about half the runs the reply's wake-up is lost:
+the cell then waits one full cell timeout before nbclient sees the reply
+(jupyter/nbclient#312; measured: regularization 20-34 s instead of 6 s). So
+every demo draws its figure into an ``ipywidgets.Image`` (``figure_png``) and
+updates that widget's ``value``; tests/course/test_no_stall.py executes each
+notebook that way several times and fails on a stall.
 """
 
 from __future__ import annotations

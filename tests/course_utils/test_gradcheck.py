@@ -127,3 +127,32 @@ def test_grad_check_sparse_f_returning_tuple_is_explained():
         grad_check_sparse(lambda w: (w.sum(), w), W, torch.zeros(3, dtype=torch.float64), verbose=False)
     with pytest.raises(TypeError, match="torch.Tensor"):
         grad_check_sparse(lambda w: 0.0, np.zeros(3), np.zeros(3))
+
+
+def test_one_reading_of_relative_errors_across_helpers_and_notebook():
+    """Issue 17: the thresholds in course_utils.gradcheck and the gradients notebook agree."""
+    import json
+
+    from course_utils import gradcheck
+    from tests.helpers.nbgrader_course import REPO
+
+    assert (gradcheck.REL_ERROR_GOOD, gradcheck.REL_ERROR_FINE, gradcheck.REL_ERROR_BUG) == (1e-7, 1e-5, 1e-2)
+    assert gradcheck.verdict(1e-8) == "good" and gradcheck.verdict(1e-6) == "fine"
+    assert gradcheck.verdict(1e-3).startswith("suspicious") and gradcheck.verdict(0.5).startswith("bug")
+    assert "1e-4" not in (gradcheck.rel_error.__doc__ or ""), "the old, inconsistent 'around 1e-4' reading is back"
+    nb = json.loads((REPO / "source" / "gradients" / "gradients.ipynb").read_text())
+    text = "\n".join("".join(c["source"]) for c in nb["cells"])
+    assert "REL_ERROR_FINE" in text and "verdict(" in text, "the notebook must use gradcheck's thresholds"
+    assert "err < 1e-5" not in text, "a hard-coded threshold instead of gradcheck.REL_ERROR_FINE"
+
+
+def test_numeric_gradient_cost_is_measured_at_real_size_with_repeats():
+    """Issue 17: the cost demo no longer extrapolates per weight from one run per size."""
+    import json
+
+    from tests.helpers.nbgrader_course import REPO
+
+    nb = json.loads((REPO / "source" / "gradients" / "gradients.ipynb").read_text())
+    cell = next("".join(c["source"]) for c in nb["cells"] if c["id"] == "09-code")
+    assert "per_dim * 30730" not in cell, "the old per-weight extrapolation (ignores that each evaluation grows with D)"
+    assert "statistics.median" in cell and "X_big @ W_big" in cell

@@ -47,7 +47,7 @@ def test_two_models_both_fit_training_data_but_cliff_is_worse_held_out():
     assert width(cliff) < width(smooth) / 3
 
 
-def test_1d_solver_is_the_l2_regularised_softmax_minimiser():
+def test_1d_solver_is_the_l2_regularized_softmax_minimizer():
     prob = rd._Problem1D()
     for reg in (1e-4, 1e-2, 1.0):
         W = prob.model(reg)["W"]

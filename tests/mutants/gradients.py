@@ -35,6 +35,23 @@ def numeric_gradient(f, x, h=1e-5):
     return grad
 '''
 
+# CS231n's line, ported from NumPy: in torch x[idx] is a 0-d view, so `old` follows
+# every write to x[idx] and the result is (f(x+h) - f(x)) / (2h): half the gradient
+NG_VIEW_ALIAS = '''
+def numeric_gradient(f, x, h=1e-5):
+    import itertools
+    grad = torch.zeros_like(x)
+    for idx in itertools.product(*[range(n) for n in x.shape]):
+        old = x[idx]
+        x[idx] = old + h
+        f_plus = f(x)
+        x[idx] = old - h
+        f_minus = f(x)
+        x[idx] = old
+        grad[idx] = (f_plus - f_minus) / (2 * h)
+    return grad
+'''
+
 NG_DIVIDES_BY_H = '''
 def numeric_gradient(f, x, h=1e-5):
     import itertools
@@ -356,6 +373,7 @@ MUTANTS = [
     Mutant("ng_forward_difference", "numeric_gradient", NG_FORWARD, hint="forward difference"),
     Mutant("ng_leaves_x_perturbed", "numeric_gradient", NG_NOT_RESTORED, hint="unchanged"),
     Mutant("ng_divides_by_h", "numeric_gradient", NG_DIVIDES_BY_H, hint="2h"),
+    Mutant("ng_view_alias", "numeric_gradient", NG_VIEW_ALIAS, hint="is a view"),
     Mutant("ng_ignores_h", "numeric_gradient", NG_IGNORES_H, hint="ignores its h"),
     # svm_loss_naive
     Mutant("svm_naive_margin_for_correct_class", "svm_loss_naive", svm_naive(skip="pass"), hint="correct class"),
