@@ -24,8 +24,7 @@ from tests.helpers.nbgrader_course import REPO, nb_meta
 
 pytestmark = pytest.mark.slow
 
-# optimizers joins when its test cells carry the tag (issue 17, optimizers part)
-RUN_ALL = ["regularization", "gradients", "linear_classifier"]
+RUN_ALL = ["regularization", "gradients", "optimizers", "linear_classifier"]
 
 
 def _is_test_cell(cell) -> bool:
