@@ -37,7 +37,7 @@ def cmd_collect(args) -> int:
 # --- grade ---------------------------------------------------------------------------------------
 
 def cmd_grade(args) -> int:
-    from .gradebook import CourseError
+    from .course import CourseError
     from .grade import grade
 
     try:
@@ -56,12 +56,14 @@ def print_summary(summary: dict, title: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from .results import Status
+
     table = Table(title=title or f"{summary['assignment']}: {len(summary['students'])} student(s)")
     for col, kw in (("student", {}), ("status", {}), ("score", {"justify": "right"}),
                     ("time (s)", {"justify": "right"}), ("note", {"overflow": "fold"})):
         table.add_column(col, **kw)
-    colors = {"graded": "green", "flagged": "magenta", "timed_out": "yellow", "kernel_died": "red", "unreadable_notebook": "red",
-              "missing": "dim", "error": "bold red"}
+    colors = {Status.GRADED: "green", Status.FLAGGED: "magenta", Status.TIMED_OUT: "yellow",
+              Status.KERNEL_DIED: "red", Status.UNREADABLE: "red", Status.MISSING: "dim", Status.ERROR: "bold red"}
     for sid, s in summary["students"].items():
         note = s.get("reason") or ""
         if s.get("repairs"):
@@ -185,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .kernel import ensure_tool_path
+    from .course import ensure_tool_path
 
     ensure_tool_path()
     words = sys.argv[1:] if argv is None else list(argv)
@@ -197,4 +199,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.course_dir and getattr(args, "root", None) == ".":
         args.root = args.course_dir  # plugin commands take --root
-    return int(args.func(args) or 0)
+    from .course import CourseError
+
+    try:
+        return int(args.func(args) or 0)
+    except CourseError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -66,7 +66,7 @@ def _mutants(root: Path, assignment: str, limit: int = 3):
 
 def build_demo_course(root: Path, assignment: str, dest: Path, log=print) -> list:
     """A scratch course with sample submissions; returns notes for the reader."""
-    from .kernel import ensure_tool_path
+    from .course import ensure_tool_path
 
     ensure_tool_path()
     if dest.exists():

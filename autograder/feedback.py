@@ -35,8 +35,10 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
 
-from autograder.export import (StudentResult, add_root_argument, autograded_notebooks, check_course,
-                               coursedir, db_url, error_message, is_test_cell, load_results)
+from .course import Course, graded_course
+from .export import add_root_argument
+from .notebook import autograded_notebooks, error_message, is_test_cell
+from .results import Status, StudentResult, load_results
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
@@ -79,7 +81,7 @@ def gradebook_test_sources(root: Path, assignment: str, notebook: str) -> list[s
     try:
         from nbgrader.api import Gradebook
 
-        url = db_url(root)
+        url = Course(root, require_config=False).db_url
         if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
             return []
         with Gradebook(url) as gb:
@@ -177,12 +179,12 @@ def summary_html(result: StudentResult, notebook: str | None = None) -> str:
                     f'<td>{html.escape(t.message)}</td></tr>')
     head = (f"<h1>Feedback: {html.escape(result.assignment)}</h1>"
             f"<p><b>Student:</b> {html.escape(result.student)} &nbsp; "
-            f"<b>Score:</b> {_fmt(round(result.total, 4))} / {_fmt(result.max_score)}")
+            f"<b>Score:</b> {_fmt(round(result.score, 4))} / {_fmt(result.max_score)}")
     if result.late_penalty:
         head += (f" &nbsp; (late by {result.seconds_late / 3600:.1f} h: "
-                 f"{_fmt(round(result.score, 4))} earned, {_fmt(round(result.late_penalty, 4))} late penalty)")
+                 f"{_fmt(round(result.raw_score, 4))} earned, {_fmt(round(result.late_penalty, 4))} late penalty)")
     head += "</p>"
-    if result.status != "graded":
+    if result.status != Status.GRADED:
         head += (f"<p><b>Status:</b> {html.escape(result.status)}"
                  + (f": {html.escape(result.reason)}" if result.reason else "") + "</p>")
     table = ('<table><thead><tr><th></th><th>test</th><th>points</th><th>message of the failing check</th></tr>'
@@ -308,7 +310,7 @@ def generate_feedback(root: Path, assignment: str, students=None, tests: str = "
     if students:
         unknown = sorted(set(students) - {r.student for r in results})
         if unknown:
-            raise SystemExit(f"error: no results for {', '.join(unknown)} in {assignment!r}; "
+            raise CourseError(f"no results for {', '.join(unknown)} in {assignment!r}; "
                              f"known students: {', '.join(r.student for r in results) or 'none'}")
         results = [r for r in results if r.student in set(students)]
     visible = release_visible_texts(root, assignment)
@@ -318,7 +320,7 @@ def generate_feedback(root: Path, assignment: str, students=None, tests: str = "
 def release_feedback(root: Path, assignment: str, students) -> tuple[list[str], list[str]]:
     """Run ``nbgrader release_feedback``; students without an exchange submission are left out (and listed)."""
     root = Path(root)
-    cd = coursedir(root)
+    cd = Course(root, require_config=False).coursedir
     skipped = []
     for sid in students:
         d = root / cd.feedback_directory / sid / assignment
@@ -334,13 +336,13 @@ def release_feedback(root: Path, assignment: str, students) -> tuple[list[str], 
             args.append(f"--CourseDirectory.student_id_exclude={','.join(exclude)}")
         proc = subprocess.run(args, cwd=root, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise SystemExit(f"error: nbgrader release_feedback failed:\n{proc.stderr[-3000:]}")
+            raise CourseError(f"nbgrader release_feedback failed:\n{proc.stderr[-3000:]}")
     return released, skipped
 
 
 def feedback_main(args) -> int:
+    graded_course(args.root, args.assignment)
     root = Path(args.root)
-    check_course(root, args.assignment)
     written = generate_feedback(root, args.assignment, args.student, tests=args.tests)
     n = sum(len(v) for v in written.values())
     print(f"wrote feedback for {len(written)} students ({n} files) under "
@@ -371,13 +373,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.feedback")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(["feedback", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
+if __name__ == "__main__":  # the same command as ``python -m autograder feedback``
+    from autograder.cli import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["feedback", *sys.argv[1:]]))

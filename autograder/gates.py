@@ -36,7 +36,7 @@ from pathlib import Path
 
 import nbformat
 
-from .kernel import ensure_tool_path
+from .course import ensure_tool_path
 from .release import ReleaseError, secret_lines, stage_assignment, _REGION
 
 #: Gates in the order they run; ``sync`` only when checking a committed release.

@@ -21,11 +21,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import gradebook as gbmod
-from . import integrity, outputs
+from . import integrity
+from . import results as resmod
+from .course import Course
+from .results import Status, StudentResult
 from .kernel import sandbox_description
 from .worker import GradeTask, grade_submission, submission_digest
 
-RESUMABLE = {"graded", "flagged", "timed_out", "kernel_died", "unreadable_notebook"}
+RESUMABLE = {Status.GRADED, Status.FLAGGED, Status.TIMED_OUT, Status.KERNEL_DIED, Status.UNREADABLE}
 MAX_EXTRA_FILE = 20_000_000
 
 
@@ -45,7 +48,7 @@ def _read_submission(folder: Path, notebooks: list) -> tuple[dict, dict, str | N
     return nbs, extra, ts
 
 
-def plan_students(course: gbmod.Course, assignment: str, only=None) -> list:
+def plan_students(course: Course, assignment: str, only=None) -> list:
     sub = course.path("submitted")
     found = set()
     if sub.is_dir():
@@ -64,12 +67,12 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
     """Grade ``assignment``; return the summary dict (also written to summary.json)."""
     log = log or (lambda msg: print(msg, file=sys.stderr))
     t_start = time.monotonic()
-    course = gbmod.Course(course_root, db_url=db_url)
+    course = Course(course_root, db_url=db_url)
     gbmod.ensure_assignment(course, assignment, log=log)
     masters = gbmod.master_cells(course, assignment)
     test_names = [m["name"] for cells in masters.values() for m in cells if m["kind"] == "test"]
-    out_dir = outputs.output_dir(course.root, assignment, output)
-    previous = outputs.load_results(out_dir)
+    out_dir = resmod.output_dir(course.root, assignment, output)
+    previous = resmod.read_results(out_dir)
     if cell_timeout is None:
         cell_timeout = int(course.config.get("Execute", {}).get("timeout", 60) or 60)
     workers = max(1, int(workers or os.cpu_count() or 1))
@@ -88,8 +91,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
             nbs, extra, ts = _read_submission(folder, list(masters))
             digest = submission_digest(nbs, ts)
             prev = previous.get(sid)
-            if (not force and prev and prev["extra_data"].get("status") in RESUMABLE
-                    and prev["extra_data"].get("submission_sha256") == digest):
+            if not force and prev and prev.status in RESUMABLE and prev.submission_sha256 == digest:
                 skipped.append(sid)
                 continue
             tasks.append(GradeTask(assignment=assignment, student=sid, notebooks=nbs, masters=masters,
@@ -110,31 +112,31 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
                     _merge(course, out_dir, res, log)
                     results.append(res)
                     if bar is not None:
-                        bar.set_postfix_str(f"{res['student']}: {res['status']}", refresh=False)
+                        bar.set_postfix_str(f"{res.student}: {res.status}", refresh=False)
                         bar.update(1)
             finally:
                 if bar is not None:
                     bar.close()
     run_info = {"workers": workers if not scheduler else None, "scheduler": scheduler,
                 "sandbox": sandbox_description() if not scheduler else "see each student's results (Dask workers)",
-                "graded_now": sorted(r["student"] for r in results), "skipped": skipped,
+                "graded_now": sorted(r.student for r in results), "skipped": skipped,
                 "wall_seconds": round(time.monotonic() - t_start, 3),
                 "cell_timeout": cell_timeout, "notebook_budget": notebook_budget,
                 "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "output_dir": str(out_dir)}
-    _, summary_path = outputs.write_tables(out_dir, assignment, test_names, run_info)
+    _, summary_path = resmod.write_tables(out_dir, assignment, test_names, run_info)
     summary = json.loads(summary_path.read_text())
     summary["results"] = results
     return summary
 
 
-def _merge(course, out_dir, res, log) -> None:
+def _merge(course, out_dir, res: StudentResult, log) -> None:
     try:
         gbmod.merge_result(course, res)
     except Exception as e:  # noqa: BLE001 (record it; the batch goes on)
-        res["status"], res["reason"] = "error", f"could not write the gradebook: {type(e).__name__}: {e}"
-        log(f"{res['student']}: {res['reason']}")
-    outputs.write_result(out_dir, res)
+        res.status, res.reason = Status.ERROR, f"could not write the gradebook: {type(e).__name__}: {e}"
+        log(f"{res.student}: {res.reason}")
+    resmod.write_result(out_dir, res)
 
 
 def _progress(total: int, assignment: str, enabled: bool):
@@ -172,6 +174,6 @@ def _run_dask(tasks, _workers, scheduler):
                     t = tasks[keys.index(fut.key)]
                     from .worker import _result
 
-                    yield _result(t, "error", f"Dask task failed: {type(e).__name__}: {e}")
+                    yield _result(t, Status.ERROR, f"Dask task failed: {type(e).__name__}: {e}")
         finally:
             client.cancel(futures)

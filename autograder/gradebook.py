@@ -21,35 +21,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from .kernel import ensure_tool_path
-
-
-class CourseError(Exception):
-    """A problem with the course folder; the message says how to fix it."""
-
-
-class Course:
-    """A course folder: its nbgrader config, gradebook URL and standard folders."""
-
-    def __init__(self, root, db_url: str | None = None):
-        ensure_tool_path()
-        self.root = Path(root).resolve()
-        cfg_file = self.root / "nbgrader_config.py"
-        if not cfg_file.exists():
-            raise CourseError(f"{self.root} has no nbgrader_config.py; run from the course folder or pass --course-dir")
-        from traitlets.config.loader import PyFileConfigLoader
-
-        self.config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
-        self.config_text = cfg_file.read_text()
-        cd = self.config.get("CourseDirectory", {})
-        self.db_url = db_url or cd.get("db_url") or f"sqlite:///{self.root / 'gradebook.db'}"
-        self.course_id = cd.get("course_id", "")
-
-    def path(self, *parts) -> Path:
-        return self.root.joinpath(*parts)
-
-    def gradebook(self) -> Gradebook:
-        return Gradebook(self.db_url, self.course_id)
+from .course import Course, CourseError
 
 
 def _has_assignment(course: Course, assignment: str) -> bool:
@@ -195,20 +167,24 @@ def master_cells(course: Course, assignment: str) -> dict:
     return out
 
 
-def merge_result(course: Course, result: dict) -> None:
-    """Write one task's result into the course gradebook and autograded/ folder."""
-    assignment, student = result["assignment"], result["student"]
-    if result["status"] == "missing":
+def merge_result(course: Course, result) -> None:
+    """Write one task's :class:`autograder.results.StudentResult` into the gradebook and autograded/ folder."""
+    assignment, student = result.assignment, result.student
+    if result.status == "missing":
         return
-    ts = result.get("timestamp")
+    ts = result.timestamp
+    # nbgrader keeps a late penalty per notebook: the whole penalty goes on the first one
+    first = result.tests[0].notebook if result.tests else None
     with warnings.catch_warnings(), course.gradebook() as gb:
         warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy session warnings
         gb.update_or_create_student(student)
         kwargs = {"timestamp": datetime.fromisoformat(ts)} if ts else {}
         sub = gb.update_or_create_submission(assignment, student, **kwargs)
-        scores = {(c["notebook"], c["name"]): c for c in result.get("cells", [])}
+        scores = {(c["notebook"], c["name"]): c for c in result.cells}
         for snb in sub.notebooks:
-            snb.late_submission_penalty = result.get("late_penalties", {}).get(snb.name)
+            first = first or snb.name
+            snb.late_submission_penalty = ((result.late_penalty if snb.name == first else 0.0)
+                                           if result.late_penalty else None)
             for g in snb.grades:
                 c = scores.get((snb.name, g.cell.name))
                 if c is None:  # not graded (unreadable, timed out before start, ...): no points
@@ -218,7 +194,7 @@ def merge_result(course: Course, result: dict) -> None:
                 g.auto_score = c["auto_score"]
                 g.needs_manual_grade = c["needs_manual_grade"]
         gb.db.commit()
-    files = result.get("files") or {}
+    files = result.files or {}
     if files:
         dest = course.path("autograded", student, assignment)
         if dest.exists():

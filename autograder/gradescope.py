@@ -40,6 +40,9 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .course import CourseError
+from .results import Status
+
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 STUDENT_ID = "gradescope"
 TEMPLATE = Path(__file__).with_name("gradescope_template")
@@ -48,12 +51,12 @@ CONFIG_NAME = "gradescope_config.json"
 DEFAULT_BUDGET = 480.0
 
 STATUS_TEXT = {
-    "timed_out": "Your notebook ran over the time limit, so the checks that did not finish score 0.",
-    "kernel_died": "The Python kernel running your notebook died (out of memory, or a crash); "
+    Status.TIMED_OUT: "Your notebook ran over the time limit, so the checks that did not finish score 0.",
+    Status.KERNEL_DIED: "The Python kernel running your notebook died (out of memory, or a crash); "
                    "the checks that did not finish score 0.",
-    "unreadable_notebook": "Your file could not be read as a Jupyter notebook.",
-    "missing": "No notebook was found in your submission.",
-    "error": "The autograder failed on your submission; the course staff has been told and will look at it.",
+    Status.UNREADABLE: "Your file could not be read as a Jupyter notebook.",
+    Status.MISSING: "No notebook was found in your submission.",
+    Status.ERROR: "The autograder failed on your submission; the course staff has been told and will look at it.",
 }
 
 
@@ -85,11 +88,11 @@ def build_zip(root: Path, assignment: str, out: Path, *, test_visibility: str = 
     for name, value in (("test visibility", test_visibility), ("visibility", visibility),
                         ("stdout visibility", stdout_visibility)):
         if value not in VISIBILITIES:
-            raise SystemExit(f"error: {name} {value!r} is not one of {', '.join(VISIBILITIES)}")
+            raise CourseError(f"{name} {value!r} is not one of {', '.join(VISIBILITIES)}")
     src_nb = root / "source" / assignment / f"{assignment}.ipynb"
     if not src_nb.is_file():
         known = sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb"))
-        raise SystemExit(f"error: no source notebook {src_nb}; known assignments: {', '.join(known) or 'none'}")
+        raise CourseError(f"no source notebook {src_nb}; known assignments: {', '.join(known) or 'none'}")
     repo = _repo_root()
     with tempfile.TemporaryDirectory(prefix="gradescope-zip-") as tmp:
         stage = Path(tmp)
@@ -237,15 +240,15 @@ def prepare_course(course_src: Path, work: Path, assignment: str, nb_path: Path,
 def hidden_test_names(source_nb: Path) -> set[str]:
     import nbformat
 
-    from autograder.export import is_test_cell
     from autograder.feedback import split_hidden
+    from autograder.notebook import is_test_cell
 
     nb = nbformat.read(str(source_nb), as_version=4)
     return {c.metadata.nbgrader.get("grade_id") for c in nb.cells if is_test_cell(c) and split_hidden(c.source)[1]}
 
 
 def gradescope_results(result, cfg: dict, hidden: set[str], elapsed: float) -> dict:
-    """Gradescope's results.json from one student's merged result (``autograder.export.StudentResult``)."""
+    """Gradescope's results.json from one student's merged result (``autograder.results.StudentResult``)."""
     tv = cfg.get("test_visibility", "after_due_date")
     tests, held_back = [], []
     for i, t in enumerate(result.tests, 1):
@@ -260,13 +263,13 @@ def gradescope_results(result, cfg: dict, hidden: set[str], elapsed: float) -> d
         tests.append({"name": "Messages of the failing checks", "number": str(len(tests) + 1), "score": 0.0,
                       "max_score": 0.0, "status": "failed", "output": "\n".join(held_back),
                       "visibility": "after_due_date"})
-    lines = [f"Score: {result.total:g} / {result.max_score:g}"]
+    lines = [f"Score: {result.score:g} / {result.max_score:g}"]
     if result.late_penalty:
-        lines.append(f"Late penalty: -{result.late_penalty:g} ({result.score:g} earned, submitted "
+        lines.append(f"Late penalty: -{result.late_penalty:g} ({result.raw_score:g} earned, submitted "
                      f"{result.seconds_late / 3600:.1f} h after the due date).")
-    if result.status != "graded":
+    if result.status != Status.GRADED:
         text = STATUS_TEXT.get(result.status, f"Status: {result.status}.")
-        if result.reason and result.status != "error":
+        if result.reason and result.status != Status.ERROR:
             text += f" ({result.reason})"
         lines.append(text)
     if tv in ("after_due_date", "after_published", "hidden"):
@@ -274,13 +277,13 @@ def gradescope_results(result, cfg: dict, hidden: set[str], elapsed: float) -> d
                       "after_published": "Per-test results and messages are shown when grades are published.",
                       "hidden": "Per-test results are not shown."}[tv])
     return {
-        "score": round(result.total, 4),
+        "score": round(result.score, 4),
         "execution_time": round(elapsed, 3),
         "output": "\n".join(lines),
         "visibility": cfg.get("visibility", "visible"),
         "stdout_visibility": cfg.get("stdout_visibility", "hidden"),
         "tests": tests,
-        "extra_data": {"status": result.status, "reason": result.reason, "raw_score": result.score,
+        "extra_data": {"status": str(result.status), "reason": result.reason, "raw_score": result.raw_score,
                        "late_penalty": result.late_penalty, "max_score": result.max_score},
     }
 
@@ -309,7 +312,7 @@ def run(paths: Paths | None = None) -> dict:
                      "--force", "--no-progress", "--timeout-notebook", str(budget)], root, timeout=budget + 120)
         if proc.returncode != 0:
             raise RuntimeError(f"`python -m autograder grade` exited with code {proc.returncode}")
-        from autograder.export import load_results
+        from autograder.results import load_results
 
         results = [r for r in load_results(root, assignment) if r.student == STUDENT_ID]
         if not results or not results[0].tests:

@@ -9,8 +9,9 @@
    working folder: nbgrader's OverwriteCells restores them from the gradebook in
    the trusted process.
 2. :func:`scan_submission` runs :mod:`autograder.policy` on those cells;
-   :func:`apply_policy` zeroes the tests of flagged functions (every test for a
-   global hook) and sets the status ``flagged`` with the reasons, for TA review.
+   :meth:`autograder.results.StudentResult.void` zeroes the tests of flagged
+   functions (every test for a global hook) and sets the status ``flagged`` with
+   the reasons, for TA review.
 3. :class:`IntegrityExecuteMixin` (mixed into the grading Execute preprocessor):
    a test cell scores 0 when its ``execute_reply`` from the kernel is not ``ok``
    or never came, even if no error output was shown (``showtraceback``,
@@ -103,47 +104,6 @@ def scan_submission(student_cells: list, masters: list) -> policy.ScanResult:
     setup = [m["source"] for m in masters if m["kind"] == "locked" and m["cell_type"] == "code"]
     functions = {m["name"] for m in masters if m["kind"] == "answer"}
     return policy.scan(student_cells, setup, functions=functions)
-
-
-# --- applying findings to a result ---------------------------------------------------------------
-
-def function_of_test(test_name: str, functions) -> str | None:
-    """``test_sgd_momentum_first_step`` -> ``sgd_momentum`` (longest matching function name)."""
-    best = None
-    for f in functions:
-        if test_name == f"test_{f}" or test_name.startswith(f"test_{f}_"):
-            if best is None or len(f) > len(best):
-                best = f
-    return best
-
-
-def apply_policy(result: dict, findings: list, functions) -> dict:
-    """Zero the tests voided by ``findings`` (dicts of policy.Finding); status ``flagged``."""
-    if not findings:
-        return result
-    everything = any(f["scope"] is None for f in findings)
-    scopes = {f["scope"] for f in findings}
-    reasons = []
-    for f in findings[:8]:
-        reasons.append(f"{f['rule']}: {f['message']} ({f['cell']}, line {f['line']})")
-    more = f" (+{len(findings) - 8} more)" if len(findings) > 8 else ""
-    for t in result.get("tests", []):
-        fn = function_of_test(t["name"], functions)
-        if everything or fn in scopes:
-            if t["score"] > 0 or not t.get("message"):
-                t["message"] = ("set to 0 for review: the grader found code that tampers with grading "
-                                f"({', '.join(sorted({f['rule'] for f in findings}))}); your TA will look at it")
-            t["score"] = 0.0
-    score = sum(t["score"] for t in result.get("tests", [])) - sum((result.get("late_penalties") or {}).values())
-    result["score"] = round(max(0.0, score), 6)
-    previous = result.get("status")
-    result["status"] = "flagged"
-    reason = "; ".join(reasons) + more
-    if previous not in ("graded", "flagged") and result.get("reason"):
-        reason += f"; also {previous}: {result['reason']}"
-    result["reason"] = reason
-    result["policy"] = findings
-    return result
 
 
 # --- execution: reply status and output caps -----------------------------------------------------

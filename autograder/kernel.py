@@ -41,13 +41,6 @@ KERNEL_ENV = {
 PASSTHROUGH_DEFAULTS = {"COURSE_DATASET": "digits", "COURSE_DEVICE": "cpu"}
 
 
-def ensure_tool_path() -> None:
-    """Put this interpreter's bin folder on PATH: nbgrader shells out to ``alembic``."""
-    bindir = os.path.dirname(sys.executable)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-
-
 def kernel_env(base: dict | None = None) -> dict:
     """The environment of the grading process and of the student kernel."""
     env = dict(os.environ if base is None else base)

@@ -192,7 +192,7 @@ class _Scanner(ast.NodeVisitor):
 
     # -- helpers --
     def flag(self, rule: str, msg: str, node) -> None:
-        self.out.append((rule, msg, getattr(node, "lineno", 0), self.func_stack[0] if self.func_stack else None))
+        self.out.append((rule, msg, getattr(node, "lineno", 0)))
 
     def feature(self, kind: str, msg: str, node) -> None:
         owner = self.func_stack[0] if self.func_stack else None
@@ -354,9 +354,6 @@ class _Scanner(ast.NodeVisitor):
             elif OUTSIDE_PATH.search(node.value) and "\n" not in node.value and len(node.value) < 400:
                 self.flag("file_access", f"refers to a path outside the working folder: {node.value[:60]!r}", node)
 
-    def visit_JoinedStr(self, node):
-        self.generic_visit(node)
-
     def visit_keyword(self, node):
         if node.arg == "requires_grad":
             self.feature("autograd", "passes requires_grad=", node)
@@ -390,7 +387,7 @@ class _Scanner(ast.NodeVisitor):
 
 
 def _scan_one(cell: StudentCell, aliases: set) -> tuple[list, dict, set, bool]:
-    """Findings ``(rule, msg, line, top-level function)``, features per function, names referenced, parsed?"""
+    """Findings ``(rule, msg, line)``, features per function, names referenced, parsed?"""
     code = to_python(cell.source)
     try:
         tree = ast.parse(code)
@@ -441,12 +438,6 @@ class ScanResult:
     def flagged(self) -> bool:
         return bool(self.findings)
 
-    def voided(self) -> tuple[bool, set]:
-        """``(all_tests, functions)``: whether every test is void, else which functions' tests are."""
-        if any(f.scope is None for f in self.findings):
-            return True, set()
-        return False, {f.scope for f in self.findings}
-
 
 def scan(cells: list[StudentCell], locked_sources=(), restrictions=RESTRICTIONS, functions=()) -> ScanResult:
     """Scan student-authored cells. ``locked_sources``: setup cell(s), for module aliases.
@@ -461,7 +452,7 @@ def scan(cells: list[StudentCell], locked_sources=(), restrictions=RESTRICTIONS,
         if not ok:
             res.unparsed.append(cell.label)
         per_cell.append((cell, found, features, refs))
-        for rule, msg, line, top in found:
+        for rule, msg, line in found:
             if rule in LOCAL_RULES and cell.grade_id:
                 scope = cell.grade_id
             else:

@@ -43,9 +43,9 @@ class PublishError(Exception):
 
 
 def _config(root: Path):
-    from .export import load_nbgrader_config
+    from .course import load_config
 
-    return load_nbgrader_config(root)
+    return load_config(root)
 
 
 def exchange_settings(root: Path, exchange_root: str | None) -> tuple[Path, str]:
@@ -154,7 +154,7 @@ def _copy_release(stage_release: Path, dest: Path) -> bool:
 
 
 def release_to_exchange(root: Path, assignment: str, exchange_root: Path, force: bool) -> None:
-    from .kernel import ensure_tool_path
+    from .course import ensure_tool_path
 
     ensure_tool_path()
     args = [sys.executable, "-m", "nbgrader", "release_assignment", assignment,
@@ -175,7 +175,8 @@ def register_in_gradebook(root: Path, assignment: str, stage_db: Path) -> None:
     """
     from nbgrader.api import MissingEntry
 
-    from .gradebook import Course, copy_assignment_rows
+    from .course import Course
+    from .gradebook import copy_assignment_rows
 
     course = Course(root)
     with course.gradebook() as gb:

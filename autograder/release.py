@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from .kernel import ensure_tool_path
+from .course import ensure_tool_path
 
 ASSIGNMENTS = ["regularization", "gradients", "optimizers", "linear_classifier"]
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")

@@ -23,19 +23,21 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.export import StudentResult, add_root_argument, check_course, load_results
+from .course import graded_course
+from .export import add_root_argument
+from .results import Status, StudentResult, load_results
 
 TOP_MESSAGES = 5
 # Statuses whose notebook never ran: they say nothing about any test. A timed-out or dead
 # kernel still ran the tests before the stop, and the tests after it failed for a reason.
-NOT_RUN = {"unreadable_notebook", "missing", "error"}
+NOT_RUN = {s for s in Status if not s.ran}
 
 
 def build_report(results: list[StudentResult], assignment: str) -> dict:
     """All the numbers of the report, JSON-ready."""
     graded = [r for r in results if r.status not in NOT_RUN]
     max_score = max((r.max_score for r in results), default=0.0)
-    totals = [r.total for r in graded]
+    totals = [r.score for r in graded]
     tests: dict[str, dict] = {}
     order = []
     for r in results:
@@ -74,7 +76,7 @@ def build_report(results: list[StudentResult], assignment: str) -> dict:
         "assignment": assignment,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "students": len(results),
-        "graded": sum(1 for r in results if r.status == "graded"),
+        "graded": sum(1 for r in results if r.status == Status.GRADED),
         "ran": len(graded),
         "status_counts": dict(sorted(statuses.items())),
         "max_score": max_score,
@@ -83,17 +85,17 @@ def build_report(results: list[StudentResult], assignment: str) -> dict:
             "median": round(statistics.median(totals), 4) if totals else None,
             "min": min(totals) if totals else None,
             "max": max(totals) if totals else None,
-            "full_marks": sum(1 for r in graded if r.max_score and r.total >= r.max_score - 1e-9),
-            "zero": sum(1 for r in graded if r.total <= 0),
+            "full_marks": sum(1 for r in graded if r.max_score and r.score >= r.max_score - 1e-9),
+            "zero": sum(1 for r in graded if r.score <= 0),
         },
         "late": [{"student": r.student, "seconds_late": r.seconds_late, "penalty": r.late_penalty}
                  for r in results if r.late_penalty > 0 or r.seconds_late > 0],
         "tests": per_test,
         "not_graded": [{"student": r.student, "status": r.status, "reason": r.reason or "(no reason recorded)"}
-                       for r in results if r.status != "graded"],
-        "per_student": [{"student": r.student, "status": r.status, "score": r.total, "raw_score": r.score,
+                       for r in results if r.status != Status.GRADED],
+        "per_student": [{"student": r.student, "status": r.status, "score": r.score, "raw_score": r.raw_score,
                          "late_penalty": r.late_penalty, "max_score": r.max_score,
-                         "grading_seconds": r.grading_seconds} for r in results],
+                         "grading_seconds": r.seconds} for r in results],
     }
 
 
@@ -250,8 +252,8 @@ def write_report(root: Path, assignment: str, out_dir: Path | None = None) -> tu
 
 
 def report_main(args) -> int:
+    graded_course(args.root, args.assignment)
     root = Path(args.root)
-    check_course(root, args.assignment)
     html_path, json_path = write_report(root, args.assignment, args.out)
     rep = json.loads(json_path.read_text())
     print(f"wrote {html_path} and {json_path}")
@@ -276,13 +278,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.report")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
+if __name__ == "__main__":  # the same command as ``python -m autograder report``
+    from autograder.cli import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["report", *sys.argv[1:]]))

@@ -2,7 +2,7 @@
 
 :func:`grade_submission` is the task function for both executors (local pool
 and Dask). It takes a self-contained :class:`GradeTask` (bytes, no paths into
-the course) and returns a plain dict, so it runs the same on a remote Dask
+the course) and returns an :class:`autograder.results.StudentResult`, so it runs the same on a remote Dask
 worker as in a local thread. Layout of the scratch folder::
 
     <tmp>/autograder-XXXX/
@@ -34,13 +34,10 @@ from pathlib import Path
 from . import integrity
 from . import kernel as _kernel
 from .repair import UnreadableNotebook, repair_notebook
+from .results import LOG_TAIL, Status, StudentResult, tests_from_cells
 
-STATUSES = ("graded", "flagged", "timed_out", "kernel_died", "unreadable_notebook", "missing", "error")
 #: Seconds allowed on top of the notebook budget for nbgrader and kernel start-up.
 STARTUP_GRACE = 90.0
-MAX_MESSAGE = 1500
-#: Characters of the grader's log kept with an ``error`` result (for the TA, never shown to the student).
-LOG_TAIL = 4000
 
 
 @dataclass
@@ -141,42 +138,12 @@ def _kill_kernel(ipc_dir: Path) -> None:
             kill_group(proc)
 
 
-# --- results -----------------------------------------------------------------------------------
-
-def _clip(msg: str | None) -> str:
-    msg = (msg or "").strip()
-    return msg if len(msg) <= MAX_MESSAGE else msg[:MAX_MESSAGE] + " [...]"
-
-
-def _tests(masters: dict, cells: list, fallback: str | None) -> list:
-    """One entry per test cell, in notebook order: name, score, max_score, message."""
-    got = {(c["notebook"], c["name"]): c for c in cells}
-    tests = []
-    for nb_name, mcells in masters.items():
-        for m in mcells:
-            if m["kind"] != "test":
-                continue
-            c = got.get((nb_name, m["name"]))
-            max_score = float(m["points"] or 0.0)
-            if c is None:
-                tests.append({"name": m["name"], "notebook": nb_name, "score": 0.0, "max_score": max_score,
-                              "message": _clip(fallback or "not graded")})
-                continue
-            score = float(c["auto_score"] or 0.0)
-            msg = c.get("message")
-            if score < max_score and not msg:
-                msg = "this check did not pass"
-            tests.append({"name": m["name"], "notebook": nb_name, "score": score, "max_score": max_score,
-                          "message": _clip(msg) if score < max_score else ""})
-    return tests
-
-
-def _status_from_events(events: list) -> tuple[str, str | None]:
+def _status_from_events(events: list) -> tuple[Status, str | None]:
     died = [e for e in events if e["event"] == "kernel_died"]
     if died:
         e = died[0]
         where = e.get("grade_id") or f"cell {e['cell']}"
-        return "kernel_died", f"the kernel died while running {where}"
+        return Status.KERNEL_DIED, f"the kernel died while running {where}"
     timeouts = [e for e in events if e["event"] == "timeout"]
     skipped = [e for e in events if e["event"] == "skipped_budget"]
     wedged = [e for e in events if e["event"] == "skipped_unresponsive"]
@@ -191,38 +158,20 @@ def _status_from_events(events: list) -> tuple[str, str | None]:
             parts.append(f"{len(wedged)} cell(s) not run: the kernel stopped responding")
         if skipped:
             parts.append(f"{len(skipped)} cell(s) not run: notebook budget spent")
-        return "timed_out", "; ".join(parts)
-    return "graded", None
+        return Status.TIMED_OUT, "; ".join(parts)
+    return Status.GRADED, None
 
 
-def _result(task: GradeTask, status: str, reason: str | None, **kw) -> dict:
-    out = {
-        "student": task.student, "assignment": task.assignment, "status": status, "reason": reason,
-        "cells": [], "tests": [], "late_penalties": {}, "timestamp": None, "repairs": [],
-        "files": {}, "time": 0.0, "submission_sha256": task.submission_sha256,
-        "sandbox": _kernel.sandbox_description(), "host": os.uname().nodename if hasattr(os, "uname") else "",
-    }
-    out.update(kw)
-    if not out["tests"]:
-        out["tests"] = _tests(task.masters, out["cells"], kw.pop("fallback", None) or _fallback(status, reason))
-    out.pop("fallback", None)
-    out["score"] = round(sum(t["score"] for t in out["tests"]) - sum(out["late_penalties"].values() or [0.0]), 6)
-    out["score"] = max(0.0, out["score"])
-    out["max_score"] = sum(t["max_score"] for t in out["tests"])
-    return out
+def _result(task: GradeTask, status: Status, reason: str | None, cells=(), late_penalty: float = 0.0,
+            **kw) -> StudentResult:
+    return StudentResult(
+        task.student, task.assignment, Status(status), reason,
+        tests=tests_from_cells(task.masters, cells, status, reason),
+        late_penalty=late_penalty, cells=list(cells), submission_sha256=task.submission_sha256,
+        sandbox=_kernel.sandbox_description(), host=os.uname().nodename if hasattr(os, "uname") else "", **kw)
 
 
-def _fallback(status: str, reason: str | None) -> str:
-    return {
-        "missing": "not graded: no submission was found",
-        "unreadable_notebook": f"not graded: your notebook could not be read: {reason}",
-        "timed_out": f"not graded: {reason}",
-        "kernel_died": f"not graded: {reason}",
-        "error": "not graded: the grader failed on this submission; your TA will look at it",
-    }.get(status, "not graded")
-
-
-def grade_submission(task: GradeTask) -> dict:
+def grade_submission(task: GradeTask) -> StudentResult:
     """Grade one submission; never raises (any failure becomes a status)."""
     t0 = time.monotonic()
     prep: dict = {}
@@ -231,18 +180,18 @@ def grade_submission(task: GradeTask) -> dict:
     except Exception as e:  # noqa: BLE001 (the batch must go on)
         import traceback
 
-        out = _result(task, "error", f"{type(e).__name__}: {e}", log=traceback.format_exc()[-LOG_TAIL:])
-    # Policy findings void the tests they attack, whatever the run produced (autograder.integrity).
-    out["integrity"] = prep.get("integrity", {})
+        out = _result(task, Status.ERROR, f"{type(e).__name__}: {e}", log=traceback.format_exc()[-LOG_TAIL:])
+    # Policy findings void the tests they attack, whatever the run produced (autograder.policy).
+    out.integrity = prep.get("integrity", {})
     functions = {m["name"] for cells in task.masters.values() for m in cells if m["kind"] == "answer"}
-    integrity.apply_policy(out, prep.get("policy", []), functions)
-    out["time"] = round(time.monotonic() - t0, 3)
+    out.void(prep.get("policy", []), functions)
+    out.seconds = round(time.monotonic() - t0, 3)
     return out
 
 
-def _grade(task: GradeTask, prep: dict) -> dict:
+def _grade(task: GradeTask, prep: dict) -> StudentResult:
     if not any(v is not None for v in task.notebooks.values()):
-        return _result(task, "missing", "no notebook submitted")
+        return _result(task, Status.MISSING, "no notebook submitted")
     repairs: list[str] = []
     repaired = {}
     for name, data in task.notebooks.items():
@@ -252,7 +201,7 @@ def _grade(task: GradeTask, prep: dict) -> dict:
         try:
             repaired[name], notes = repair_notebook(data, task.masters.get(name, []))
         except UnreadableNotebook as e:
-            return _result(task, "unreadable_notebook", str(e), repairs=repairs)
+            return _result(task, Status.UNREADABLE, str(e), repairs=repairs)
         repairs.extend(notes if len(task.notebooks) == 1 else [f"{name}: {n}" for n in notes])
         # Run only student-authored code + locked cells; scan the student's code (autograder.integrity).
         repaired[name], student_cells, info = integrity.graded_notebook(
@@ -289,16 +238,16 @@ def _grade(task: GradeTask, prep: dict) -> dict:
         outcome, _ = _run_child(job_path, limit, _kernel.kernel_env(), task.launch)
         _kill_kernel(ipc)
         if outcome == "killed":
-            return _result(task, "timed_out",
+            return _result(task, Status.TIMED_OUT,
                            f"the notebook did not finish within its time budget of {task.notebook_budget:g} s",
                            repairs=repairs)
         res_path = scratch / "result.json"
         if not res_path.exists():
-            return _result(task, "error", "the grading process exited without a result", repairs=repairs)
+            return _result(task, Status.ERROR, "the grading process exited without a result", repairs=repairs)
         res = json.loads(res_path.read_text())
         if not res.get("success"):
             log = ((res.get("log") or "") + "\n" + (res.get("error") or "")).strip()
-            return _result(task, "error", _short_error(res), repairs=repairs, log=log[-LOG_TAIL:])
+            return _result(task, Status.ERROR, _short_error(res), repairs=repairs, log=log[-LOG_TAIL:])
         events = []
         ev_path = scratch / "events.jsonl"
         if ev_path.exists():
@@ -310,14 +259,8 @@ def _grade(task: GradeTask, prep: dict) -> dict:
             for f in sorted(graded_dir.rglob("*")):
                 if f.is_file() and not f.is_symlink() and f.stat().st_size <= 50_000_000:
                     files[str(f.relative_to(graded_dir))] = f.read_bytes()
-        penalties = {}
-        if res.get("late_penalty"):
-            penalties = {name: 0.0 for name in task.masters}
-            first = next(iter(penalties), None)
-            if first is not None:
-                penalties[first] = float(res["late_penalty"])
         return _result(task, status, reason, cells=res["cells"], repairs=repairs, files=files,
-                       timestamp=res.get("timestamp"), late_penalties=penalties,
+                       timestamp=res.get("timestamp"), late_penalty=float(res.get("late_penalty") or 0.0),
                        cell_seconds=round(sum(e.get("seconds", 0) for e in events if e["event"] == "ran"), 3))
     finally:
         if not keep:

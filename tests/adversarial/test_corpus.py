@@ -101,7 +101,7 @@ def _outputs_text(root: Path) -> str:
 
 
 def _scores_by_function(result: dict) -> dict:
-    from autograder.integrity import function_of_test
+    from autograder.results import function_of_test
 
     per = {}
     for t in result["tests"]:

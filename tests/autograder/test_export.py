@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from autograder import export
-from autograder.export import StudentResult, TestResult
+from autograder.results import StudentResult, TestResult
 from tests.autograder.feedback_batch import ASSIGNMENT, build_course, graded_batch, submissions
 
 pytestmark = pytest.mark.xdist_group("feedback")
@@ -22,10 +22,10 @@ def _rows(path):
 
 def test_lms_csv_columns_and_numbers(tmp_path):
     results = [
-        StudentResult("alice", "a", score=6, max_score=8, tests=[TestResult("t", 6, 8)]),
-        StudentResult("bob", "a", score=8, max_score=8, late_penalty=1.6, seconds_late=90000,
+        StudentResult("alice", "a", tests=[TestResult("t", 6, 8)]),
+        StudentResult("bob", "a", tests=[TestResult("t", 8, 8)], late_penalty=1.6, seconds_late=90000,
                       timestamp="2030-01-11T14:00:00"),
-        StudentResult("carol", "a", status="timed_out", score=0, max_score=8),
+        StudentResult("carol", "a", status="timed_out", tests=[TestResult("t", 0, 8)]),
     ]
     path = export.write_lms_csv(results, tmp_path / "lms.csv")
     with open(path, newline="") as fh:

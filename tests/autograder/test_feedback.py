@@ -9,8 +9,9 @@ import sys
 import nbformat
 import pytest
 
+from autograder.course import CourseError
 from autograder import feedback
-from autograder.export import StudentResult, TestResult
+from autograder.results import StudentResult, TestResult
 from tests.autograder.feedback_batch import (ASSIGNMENT, CANARY, HINT_ADD, HINT_SCALE, files_under, graded_batch,
                                              leaks)
 
@@ -49,8 +50,7 @@ def _toy_autograded_notebook():
 
 def test_sanitize_keeps_points_and_message_and_drops_everything_hidden():
     nb = _toy_autograded_notebook()
-    result = StudentResult("s1", "toy", score=0, max_score=2,
-                           tests=[TestResult("test_f", 0.0, 2.0, "AssertionError: f is off by one")])
+    result = StudentResult("s1", "toy", tests=[TestResult("test_f", 0.0, 2.0, "AssertionError: f is off by one")])
     secrets = feedback.hidden_lines([c.source for c in nb.cells if feedback.is_test_cell(c)])
     assert f"secret_{CANARY} = compute_the_oracle_value()" in secrets
     clean = feedback.sanitize_notebook(nb, result, secrets)
@@ -165,6 +165,6 @@ def test_nbgrader_layout_and_release_feedback(batch_feedback, tmp_path):
 
 def test_unknown_student_is_a_clear_error(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
-    with pytest.raises(SystemExit, match="nothing graded"):
+    with pytest.raises(CourseError, match="nothing graded"):
         feedback.feedback_main(feedback.argparse.Namespace(root=str(tmp_path), assignment="nope", student=None,
                                                            tests="visible", release=False))

@@ -13,8 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.course import CourseError
 from autograder import gradescope
-from autograder.export import StudentResult, TestResult
+from autograder.results import StudentResult, TestResult
 from tests.autograder.feedback_batch import (ASSIGNMENT, CANARY, DUE, HINT_ADD, build_course, source_notebook,
                                              submissions)
 
@@ -60,7 +61,7 @@ def validate_results(data: dict) -> None:
 # ---------------------------------------------------------------- fast: results builder, build errors
 
 def test_results_hold_back_hidden_messages_until_the_due_date():
-    r = StudentResult("s", "a", score=1, max_score=3, tests=[
+    r = StudentResult("s", "a", tests=[
         TestResult("test_f", 0.0, 2.0, "AssertionError: looks like 0.5 lambda"),
         TestResult("test_g", 1.0, 1.0, "")])
     default = gradescope.gradescope_results(r, {}, hidden={"test_f"}, elapsed=1.0)
@@ -93,9 +94,9 @@ def test_find_notebook_rules(tmp_path):
 
 def test_build_rejects_unknown_assignment_and_visibility(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
-    with pytest.raises(SystemExit, match="no source notebook"):
+    with pytest.raises(CourseError, match="no source notebook"):
         gradescope.build_zip(tmp_path, "nope", tmp_path / "a.zip")
-    with pytest.raises(SystemExit, match="not one of"):
+    with pytest.raises(CourseError, match="not one of"):
         gradescope.build_zip(tmp_path, "nope", tmp_path / "a.zip", test_visibility="public")
 
 

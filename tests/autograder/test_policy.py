@@ -6,7 +6,8 @@ import importlib
 
 import pytest
 
-from autograder import integrity, policy
+from autograder import policy
+from autograder.results import Status, StudentResult, TestResult, function_of_test
 from tests.adversarial import attacks as corpus
 from tests.helpers.nbgrader_course import ASSIGNMENTS, answer_cells, is_setup_cell, read_source, strip_solution_markers
 
@@ -36,9 +37,9 @@ def test_corpus_attack_code_is_flagged_or_harmless(entry):
 
 def test_scope_is_local_for_lying_classes_and_global_for_hooks():
     local = _scan("class A:\n    def __eq__(self, o): return True\ndef sgd(w, dw, config=None):\n    return A(), {}\n", "sgd")
-    assert local.voided() == (False, {"sgd"})
+    assert {f.scope for f in local.findings} == {"sgd"}
     hook = _scan("import sys\nsys.excepthook = print\n", None)
-    assert hook.voided()[0] is True
+    assert hook.flagged and all(f.scope is None for f in hook.findings)
 
 
 def test_forbidden_feature_through_a_helper_in_an_added_cell():
@@ -90,16 +91,15 @@ def test_instructor_solutions_and_correct_variants_are_clean(assignment):
 
 def test_function_of_test_prefers_the_longest_name():
     fns = {"sgd", "sgd_momentum"}
-    assert integrity.function_of_test("test_sgd_momentum_first_step", fns) == "sgd_momentum"
-    assert integrity.function_of_test("test_sgd_first_step", fns) == "sgd"
-    assert integrity.function_of_test("test_other", fns) is None
+    assert function_of_test("test_sgd_momentum_first_step", fns) == "sgd_momentum"
+    assert function_of_test("test_sgd_first_step", fns) == "sgd"
+    assert function_of_test("test_other", fns) is None
 
 
-def test_apply_policy_zeroes_only_the_attacked_function():
-    result = {"status": "graded", "reason": None, "late_penalties": {}, "score": 4.0, "tests": [
-        {"name": "test_sgd", "score": 2.0, "max_score": 2.0, "message": ""},
-        {"name": "test_l2_regularization_grad", "score": 2.0, "max_score": 2.0, "message": ""}]}
+def test_void_zeroes_only_the_attacked_function():
+    result = StudentResult("s", "a", tests=[TestResult("test_sgd", 2.0, 2.0),
+                                            TestResult("test_l2_regularization_grad", 2.0, 2.0)])
     f = policy.Finding("tamper_class", "class A defines __eq__", "sgd", 1, "sgd").as_dict()
-    integrity.apply_policy(result, [f], FUNCS)
-    assert result["status"] == "flagged" and result["score"] == 2.0
-    assert [t["score"] for t in result["tests"]] == [0.0, 2.0] and "review" in result["tests"][0]["message"]
+    result.void([f], FUNCS)
+    assert result.status == Status.FLAGGED and result.score == 2.0
+    assert [t.score for t in result.tests] == [0.0, 2.0] and "review" in result.tests[0].message

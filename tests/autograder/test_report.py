@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from autograder import report
-from autograder.export import StudentResult, TestResult
+from autograder.results import StudentResult, TestResult
 from tests.autograder.feedback_batch import ASSIGNMENT, CANARY, CELL_TIMEOUT, HINT_ADD, HINT_SCALE, graded_batch
 
 pytestmark = pytest.mark.xdist_group("feedback")
@@ -19,8 +19,7 @@ pytestmark = pytest.mark.xdist_group("feedback")
 
 def _r(sid, status="graded", tests=(), secs=None, reason=""):
     tests = [TestResult(n, s, m, msg) for n, s, m, msg in tests]
-    return StudentResult(sid, "a", status=status, reason=reason, score=sum(t.score for t in tests),
-                         max_score=sum(t.max_score for t in tests), grading_seconds=secs, tests=tests)
+    return StudentResult(sid, "a", status=status, reason=reason, seconds=secs, tests=tests)
 
 
 def test_build_report_sorts_worst_test_first_and_counts_messages():
