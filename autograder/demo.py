@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from .release import ASSIGNMENTS, available, check_release, generate_release
+from .publishing.release import ASSIGNMENTS, available, check_release, generate_release
 
 _MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
@@ -115,18 +115,18 @@ def build_demo_course(root: Path, assignment: str, dest: Path, log=print) -> lis
 
 
 def run_demo(root, workers: int = 2, assignment: str | None = None, cell_timeout: int = 20,
-             skip_checks: bool = False) -> int:
+             skip_checks: bool = False) -> tuple[int, dict | None, Path | None]:
+    """Steps 1-4 of the demo; ``(exit code, grade summary, demo course folder)`` for the CLI to show."""
     from rich.console import Console
 
-    from .cli import print_summary
-    from .grade import grade
+    from .grading.batch import grade
 
     console = Console()
     root = Path(root).resolve()
     have, _ = available(root, ASSIGNMENTS)
     if not have:
         console.print("[red]no source/<assignment>/<assignment>.ipynb found: nothing to demo[/]")
-        return 1
+        return 1, None, None
     rc = 0
     if not skip_checks:
         console.rule("1. release/ from source/ (nbgrader generate_assignment)")
@@ -146,6 +146,4 @@ def run_demo(root, workers: int = 2, assignment: str | None = None, cell_timeout
         console.print(f"note: {note}")
     console.rule(f"4. grading in parallel ({workers} workers)")
     summary = grade(dest, assignment, workers=workers, cell_timeout=cell_timeout, notebook_budget=300, force=True)
-    print_summary(summary, title=f"demo: {assignment}")
-    console.print(f"Gradebook: {dest / 'gradebook.db'}; autograded notebooks: {dest / 'autograded'}/")
-    return rc
+    return rc, summary, dest

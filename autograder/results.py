@@ -133,7 +133,7 @@ class StudentResult:
     timestamp: str | None = None          # submission time (ISO), from nbgrader's timestamp.txt
     seconds_late: float = 0.0
     repairs: list[str] = field(default_factory=list)
-    policy: list[dict] = field(default_factory=list)   # autograder.policy.Finding.as_dict() + "notebook"
+    policy: list[dict] = field(default_factory=list)   # autograder.grading.policy.Finding.as_dict() + "notebook"
     integrity: dict = field(default_factory=dict)      # notebook -> reduction info
     submission_sha256: str = ""
     sandbox: str | None = None
@@ -229,7 +229,7 @@ class StudentResult:
 def tests_from_cells(masters: dict, cells: list, status: Status, reason: str | None) -> list[TestResult]:
     """Test results from nbgrader's per-cell scores; a test that did not run scores 0 with the status's message.
 
-    ``masters``: notebook -> master cells (autograder.gradebook.master_cells);
+    ``masters``: notebook -> master cells (autograder.grading.gradebook.master_cells);
     ``cells``: dicts with notebook, name, auto_score, message.
     """
     got = {(c["notebook"], c["name"]): c for c in cells}

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import sandbox
+from autograder.grading import sandbox
 from tests.adversarial import attacks as corpus
 from tests.adversarial.build import build
 from tests.adversarial.course import A, FUNCTIONS, HIDDEN_MARKER, source_cells

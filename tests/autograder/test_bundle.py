@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.bundle import BundleLeak, build_bundle, check_bundle, solution_fragments
+from autograder.publishing.bundle import BundleLeak, build_bundle, check_bundle, solution_fragments
 from tests.helpers.nbgrader_course import ASSIGNMENTS, REPO, answer_cells, read_source, strip_solution_markers
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from autograder.grade import grade
+from autograder.grading.batch import grade
 from tests.autograder import toycourse as T
 from tests.helpers.nbgrader_course import solution_submission
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.feedback import split_hidden
+from autograder.reports.feedback import split_hidden
 from tests.helpers.nbgrader_course import REPO, answer_cells, grading_env, read_source, strip_solution_markers
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("roundtrip")]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from autograder import export
+from autograder.reports import lms as export
 from autograder.results import StudentResult, TestResult
 from tests.autograder.feedback_batch import ASSIGNMENT, build_course, graded_batch, submissions
 
@@ -40,7 +40,7 @@ def test_lms_csv_columns_and_numbers(tmp_path):
 
 def test_export_on_a_folder_without_grades_says_what_to_do(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
-    proc = subprocess.run([sys.executable, "-m", "autograder.export", "hw", "--root", str(tmp_path)],
+    proc = subprocess.run([sys.executable, "-m", "autograder", "export", "hw", "--root", str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode != 0 and "python -m autograder grade hw" in proc.stderr
 
@@ -58,7 +58,7 @@ def test_late_submission_loses_ten_percent_per_started_day_through_nbgrader(tmp_
         assert late.late_submission_penalty == pytest.approx(1.2)     # 6 points x 2 started days x 10 %
         assert on_time.late_submission_penalty == 0
     out = root / "grades" / ASSIGNMENT / "lms.csv"
-    proc = subprocess.run([sys.executable, "-m", "autograder.export", ASSIGNMENT, "--root", str(root)],
+    proc = subprocess.run([sys.executable, "-m", "autograder", "export", ASSIGNMENT, "--root", str(root)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "1 with a late penalty" in proc.stdout

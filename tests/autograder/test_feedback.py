@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from autograder.course import CourseError
-from autograder import feedback
+from autograder.reports import feedback
 from autograder.results import StudentResult, TestResult
 from tests.autograder.feedback_batch import (ASSIGNMENT, CANARY, HINT_ADD, HINT_SCALE, files_under, graded_batch,
                                              leaks)
@@ -163,8 +163,11 @@ def test_nbgrader_layout_and_release_feedback(batch_feedback, tmp_path):
     assert not leaks(out[0].read_text()) and "test_add: 2 / 2 points" in _text(out[0].read_text())
 
 
-def test_unknown_student_is_a_clear_error(tmp_path):
+def test_unknown_student_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
     with pytest.raises(CourseError, match="nothing graded"):
-        feedback.feedback_main(feedback.argparse.Namespace(root=str(tmp_path), assignment="nope", student=None,
-                                                           tests="visible", release=False))
+        feedback.generate_feedback(tmp_path, "nope")
+    from autograder.cli import main
+
+    assert main(["feedback", "nope", "--root", str(tmp_path)]) == 2
+    assert "error: nothing graded for 'nope'" in capsys.readouterr().err

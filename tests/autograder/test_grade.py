@@ -10,7 +10,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.grade import grade
+from autograder.grading.batch import grade
 from tests.autograder import toycourse as T
 from tests.helpers.nbgrader_course import solution_submission
 
@@ -174,7 +174,7 @@ def test_cli_grade(batch):
 def test_error_status_keeps_the_grader_log_for_tas(batch, monkeypatch, tmp_path):
     """A grader failure is an ``error`` with nbgrader's log tail in summary.json, not in the student's file."""
     c, _ = batch
-    import autograder.grade as G
+    import autograder.grading.batch as G
 
     monkeypatch.setattr(G.gbmod, "export_assignment", lambda *a, **k: b"this is not a sqlite gradebook")
     out = tmp_path / "out"

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from autograder.course import CourseError
-from autograder import gradescope
+from autograder.reports import gradescope
 from autograder.results import StudentResult, TestResult
 from tests.autograder.feedback_batch import (ASSIGNMENT, CANARY, DUE, HINT_ADD, build_course, source_notebook,
                                              submissions)
@@ -112,7 +112,7 @@ def course(tmp_path_factory):
 def zips(course, tmp_path_factory):
     out = tmp_path_factory.mktemp("gs_zips")
     default = out / "default.zip"
-    proc = subprocess.run([sys.executable, "-m", "autograder.gradescope", ASSIGNMENT, "--root", str(course.root),
+    proc = subprocess.run([sys.executable, "-m", "autograder.reports.gradescope", ASSIGNMENT, "--root", str(course.root),
                            "--out", str(default)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     late = gradescope.build_zip(course.root, ASSIGNMENT, out / "late.zip", late_penalty=True,

@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from autograder import policy
+from autograder.grading import policy
 from autograder.results import Status, StudentResult, TestResult, function_of_test
 from tests.adversarial import attacks as corpus
 from tests.helpers.nbgrader_course import ASSIGNMENTS, answer_cells, is_setup_cell, read_source, strip_solution_markers

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import gates, publish
+from autograder.publishing import gates, publish
 from tests.autograder.toycourse import A, source_notebook
 from tests.helpers.nbgrader_course import REPO, nb_meta
 

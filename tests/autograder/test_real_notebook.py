@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder.grade import grade
+from autograder.grading.batch import grade
 from tests.autograder import toycourse  # noqa: F401  (puts the venv's bin on PATH for nbgrader)
 from tests.helpers.nbgrader_course import REPO, ScratchCourse, solution_submission
 

@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from autograder.repair import UnreadableNotebook, repair_notebook
+from autograder.grading.repair import UnreadableNotebook, repair_notebook
 from tests.helpers.nbgrader_course import nb_meta, solution_submission
 from tests.autograder import toycourse as T
 

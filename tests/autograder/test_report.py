@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from autograder import report
+from autograder.reports import report
 from autograder.results import StudentResult, TestResult
 from tests.autograder.feedback_batch import ASSIGNMENT, CANARY, CELL_TIMEOUT, HINT_ADD, HINT_SCALE, graded_batch
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbconvert.preprocessors import ExecutePreprocessor
 
-from autograder import integrity, kernel, sandbox
+from autograder.grading import execute, kernel, sandbox
 
 pytestmark = pytest.mark.xdist_group("sandbox")
 
@@ -49,7 +49,7 @@ def test_unsandboxed_runs_say_so(monkeypatch):
         sandbox.probe.cache_clear()
 
 
-class _Exec(integrity.IntegrityExecuteMixin, ExecutePreprocessor):
+class _Exec(execute.IntegrityExecuteMixin, ExecutePreprocessor):
     pass
 
 
@@ -98,7 +98,7 @@ def test_hidden_errors_still_fail_the_check_and_outputs_are_capped(tmp_path):
     assert test.outputs and test.outputs[0]["output_type"] == "error"  # no traceback was shown, reply said error
     assert test.outputs[0]["ename"] == "AssertionError"
     spam = sum(len(o.get("text", "")) for o in nb.cells[1].outputs)
-    assert spam <= integrity.MAX_CELL_OUTPUT + 200
+    assert spam <= execute.MAX_CELL_OUTPUT + 200
     assert "truncated by the grader" in nb.cells[1].outputs[-1]["text"]
 
 
@@ -107,19 +107,19 @@ def test_a_recycled_pid_is_neither_waited_on_nor_killed(tmp_path):
     import subprocess
     import sys
 
-    from autograder import forkserver, worker
+    from autograder.grading import procs, task
 
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     try:
-        real = forkserver.Proc(sleeper.pid, forkserver.start_time(sleeper.pid))
-        assert real.start > 0 and forkserver.alive(real)
-        recycled = forkserver.Proc(sleeper.pid, real.start - 1)  # same pid, another process's start time
-        assert not forkserver.alive(recycled) and forkserver.wait(recycled, 0.1)
+        real = procs.Proc(sleeper.pid, procs.start_time(sleeper.pid))
+        assert real.start > 0 and procs.alive(real)
+        recycled = procs.Proc(sleeper.pid, real.start - 1)  # same pid, another process's start time
+        assert not procs.alive(recycled) and procs.wait(recycled, 0.1)
         (tmp_path / "kernel.pid").write_text(f"{recycled.pid} {recycled.start}")
-        worker._kill_kernel(tmp_path)
+        task._kill_kernel(tmp_path)
         assert sleeper.poll() is None, "killed a process whose pid merely matched"
         (tmp_path / "kernel.pid").write_text(f"{real.pid} {real.start}")
-        worker._kill_kernel(tmp_path)
+        task._kill_kernel(tmp_path)
         assert sleeper.wait(10) == -9
     finally:
         sleeper.kill()

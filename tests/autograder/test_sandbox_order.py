@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from autograder import sandbox
+from autograder.grading import sandbox
 
 
 def test_paths_under_tmp_are_bound_after_the_private_tmp(tmp_path):

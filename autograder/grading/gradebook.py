@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from .course import Course, CourseError
+from ..course import Course, CourseError
 
 
 def _has_assignment(course: Course, assignment: str) -> bool:
@@ -140,7 +140,7 @@ def _order_hint(course: Course, assignment: str, notebook: str) -> list:
 
 
 def master_cells(course: Course, assignment: str) -> dict:
-    """``{notebook: [master cell dict, ...]}`` in notebook order (see autograder.repair)."""
+    """``{notebook: [master cell dict, ...]}`` in notebook order (see autograder.grading.repair)."""
     out = {}
     with course.gradebook() as gb:
         a = gb.find_assignment(assignment)

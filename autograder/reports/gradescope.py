@@ -9,7 +9,7 @@ course's ``nbgrader_config.py`` and the assignment's SOURCE notebook. The source
 notebook carries the hidden tests (nbgrader needs them to build the gradebook at
 grade time); it lives only in the zip, which only instructors can download.
 
-At grade time ``run_autograder`` calls ``python -m autograder.gradescope run``:
+At grade time ``run_autograder`` calls ``python -m autograder.reports.gradescope run``:
 it lays out a scratch course (``generate_assignment`` fills its gradebook), puts
 the submitted notebook in ``submitted/<id>/<assignment>/`` and runs the SAME
 ``python -m autograder grade ASSIGNMENT --student <id>`` as a TA's batch; then it
@@ -27,7 +27,6 @@ with ``AUTOGRADER_ROOT`` or per path: ``AUTOGRADER_SOURCE``,
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -40,8 +39,8 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .course import CourseError
-from .results import Status
+from ..course import CourseError
+from ..results import Status
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 STUDENT_ID = "gradescope"
@@ -240,7 +239,7 @@ def prepare_course(course_src: Path, work: Path, assignment: str, nb_path: Path,
 def hidden_test_names(source_nb: Path) -> set[str]:
     import nbformat
 
-    from autograder.feedback import split_hidden
+    from autograder.reports.feedback import split_hidden
     from autograder.notebook import is_test_cell
 
     nb = nbformat.read(str(source_nb), as_version=4)
@@ -334,54 +333,10 @@ def run(paths: Paths | None = None) -> dict:
 
 # =========================================================================== CLI
 
-def gradescope_main(args) -> int:
-    root = Path(args.root)
-    out = Path(args.out) if args.out else root / "grades" / args.assignment / "autograder.zip"
-    build_zip(root, args.assignment, out, test_visibility=args.test_visibility, visibility=args.visibility,
-              stdout_visibility=args.stdout_visibility, late_penalty=args.late_penalty,
-              notebook_budget=args.timeout_notebook, torch_spec=args.torch)
-    print(f"wrote {out}: upload it as the Gradescope autograder (it contains the hidden tests: keep it private). "
-          f"Tests are {args.test_visibility}; the total is {args.visibility}.")
-    return 0
-
-
-def register(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "gradescope", help="build autograder.zip for Gradescope (same grading code, results.json)",
-        description="Build a Gradescope autograder zip: setup.sh, run_autograder, the course packages and the "
-                    "assignment's source notebook (it holds the hidden tests: keep the zip private).")
-    p.add_argument("assignment", help="assignment name, e.g. optimizers")
-    p.add_argument("--out", help="zip path (default grades/<ASSIGNMENT>/autograder.zip)")
-    p.add_argument("--test-visibility", choices=VISIBILITIES, default="after_due_date",
-                   help="visibility of per-test results (default after_due_date: only the total before)")
-    p.add_argument("--visibility", choices=VISIBILITIES, default="visible",
-                   help="visibility of the total score and summary (default visible)")
-    p.add_argument("--stdout-visibility", choices=VISIBILITIES, default="hidden",
-                   help="visibility of the grader's log (default hidden)")
-    p.add_argument("--late-penalty", action="store_true",
-                   help="apply the course's late penalty from Gradescope's due date and submission time")
-    p.add_argument("--timeout-notebook", type=float, default=DEFAULT_BUDGET, metavar="S",
-                   help=f"whole-notebook budget in seconds (default {DEFAULT_BUDGET:g}; Gradescope's limit is 600)")
-    p.add_argument("--torch", default=None, metavar="SPEC",
-                   help="torch requirement installed by setup.sh (default: this venv's version, CPU build)")
-    from autograder.export import add_root_argument
-
-    add_root_argument(p)
-    p.set_defaults(func=gradescope_main)
-    return p
-
-
-def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["run"]:
+if __name__ == "__main__":  # ``run`` inside Gradescope (run_autograder); anything else is the CLI command
+    if sys.argv[1:2] == ["run"]:
         run()
-        return 0
-    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope")
-    sub = parser.add_subparsers(dest="command", required=True)
-    register(sub)
-    args = parser.parse_args(["gradescope", *argv])
-    return args.func(args)
+        sys.exit(0)
+    from autograder.cli import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["gradescope", *sys.argv[1:]]))

@@ -5,13 +5,13 @@
 
 1. Every requested assignment (default: all with a source notebook) is
    generated from ``source/`` into a scratch course, and the course gates of
-   :mod:`autograder.gates` run on it, two assignments at a time.
+   :mod:`autograder.publishing.gates` run on it, two assignments at a time.
 2. A table of gate results with timings is printed. If any gate fails, each
    failure says which gate, for which assignment, and how to fix it, and
    nothing is written: not ``release/``, not the exchange, not the bundle folder.
 3. Otherwise the verified release is copied into ``release/`` and, on request,
    released into the nbgrader exchange (``nbgrader release_assignment``) and
-   zipped as student bundles (:mod:`autograder.bundle`). ``--exchange`` also
+   zipped as student bundles (:mod:`autograder.publishing.bundle`). ``--exchange`` also
    records the released cells in the course gradebook (due dates kept), so
    grading checks submissions against exactly what students received.
 
@@ -21,7 +21,6 @@ fresh one) and writes nothing: what CI runs.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -43,7 +42,7 @@ class PublishError(Exception):
 
 
 def _config(root: Path):
-    from .course import load_config
+    from ..course import load_config
 
     return load_config(root)
 
@@ -154,7 +153,7 @@ def _copy_release(stage_release: Path, dest: Path) -> bool:
 
 
 def release_to_exchange(root: Path, assignment: str, exchange_root: Path, force: bool) -> None:
-    from .course import ensure_tool_path
+    from ..course import ensure_tool_path
 
     ensure_tool_path()
     args = [sys.executable, "-m", "nbgrader", "release_assignment", assignment,
@@ -175,8 +174,8 @@ def register_in_gradebook(root: Path, assignment: str, stage_db: Path) -> None:
     """
     from nbgrader.api import MissingEntry
 
-    from .course import Course
-    from .gradebook import copy_assignment_rows
+    from ..course import Course
+    from ..grading.gradebook import copy_assignment_rows
 
     course = Course(root)
     with course.gradebook() as gb:
@@ -267,32 +266,3 @@ def publish(root, assignments=None, *, exchange: bool = False, exchange_root: st
             log(f"scratch courses kept in {workdir}")
         else:
             gatesmod.remove_stage(workdir)
-
-
-def register(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "publish", help="regenerate release/, run the course gates, then publish (exchange, bundles)",
-        description="Regenerate every release from source/ in a scratch course, run the course gates (source "
-                    "executes, no leaks, solution full marks, release scores zero, validate --invert) two "
-                    "assignments at a time, print a table with timings, and publish only if every gate passed: "
-                    "release/ always, the nbgrader exchange with --exchange, student zips with --bundle DIR.")
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every assignment in source/")
-    p.add_argument("--exchange", action="store_true",
-                   help="nbgrader release_assignment into the exchange (Exchange.root from nbgrader_config.py)")
-    p.add_argument("--exchange-root", metavar="DIR", help="exchange folder (overrides Exchange.root; implies --exchange)")
-    p.add_argument("--force", action="store_true", help="replace assignments already released in the exchange")
-    p.add_argument("--bundle", metavar="DIR", help="also write student zips (regopt-<assignment>.zip) to DIR")
-    p.add_argument("--check", action="store_true",
-                   help="run the gates and check release/ is in sync; write nothing (CI)")
-    p.add_argument("--workers", type=int, default=2, help="assignments gated in parallel (default 2)")
-    p.add_argument("--keep", action="store_true", help="keep the scratch courses (to inspect a failure)")
-    p.set_defaults(func=_cmd_publish)
-    return p
-
-
-def _cmd_publish(args) -> int:
-    root = Path(getattr(args, "course_dir", None) or os.getcwd()).resolve()
-    return publish(root, args.assignments or None, exchange=args.exchange or bool(args.exchange_root),
-                   exchange_root=args.exchange_root,
-                   force=args.force, bundle_dir=args.bundle, check=args.check, workers=args.workers,
-                   keep=args.keep)

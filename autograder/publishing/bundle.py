@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 import zipfile
 from pathlib import Path
 
@@ -169,25 +168,3 @@ def check_bundle(zip_path: Path, source_nb) -> list[str]:
     with zipfile.ZipFile(zip_path) as zf:
         files = {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
     return find_leaks(files, solution_fragments(source_nb))
-
-
-def register(subparsers):
-    p = subparsers.add_parser("bundle", help="zip a release notebook with course_utils for an LMS upload or Colab",
-                              description=__doc__.split("\n\n")[0])
-    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every assignment in release/")
-    p.add_argument("--out", default="dist", help="output folder (default: dist/)")
-    p.set_defaults(func=_cmd_bundle)
-
-
-def _cmd_bundle(args) -> int:
-    root = Path(getattr(args, "course_dir", None) or ".").resolve()
-    names = args.assignments or sorted(p.name for p in (root / "release").iterdir() if p.is_dir())
-    status = 0
-    for a in names:
-        try:
-            path = build_bundle(root, a, root / args.out)
-            print(f"{a}: {path.relative_to(root)} ({path.stat().st_size / 1024:.0f} KiB)")
-        except (BundleLeak, FileNotFoundError) as exc:
-            print(f"{a}: {exc}", file=sys.stderr)
-            status = 1
-    return status

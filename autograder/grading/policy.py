@@ -10,7 +10,7 @@ objects whose comparisons lie (Tensor/ndarray subclasses, ``__eq__``/
 update rule, no autograd in an analytic gradient).
 
 It scans every answer cell and every cell the student added (see
-autograder.integrity). A finding names the rule, the cell, the line and the
+autograder.grading.reduce). A finding names the rule, the cell, the line and the
 function whose tests it voids; ``scope=None`` means the hook is global and voids
 every test. Honest code (warnings, printing, timing, unseeded randomness, local
 helpers, numpy/torch arithmetic) raises nothing. The scan is deliberately

@@ -2,7 +2,7 @@
 
 Tasks run on a local pool (threads that each wait on a forked grading process)
 or, with ``scheduler``, on an existing Dask distributed cluster; both call
-:func:`autograder.worker.grade_submission` with the same self-contained task.
+:func:`autograder.grading.task.grade_submission` with the same self-contained task.
 Only this process writes the gradebook, ``autograded/`` and ``grades/``: it
 merges each result as it arrives, so an interrupted batch keeps what it graded
 and the next run resumes (students whose submission is unchanged are skipped
@@ -21,12 +21,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import gradebook as gbmod
-from . import integrity
-from . import results as resmod
-from .course import Course
-from .results import Status, StudentResult
+from . import reduce
+from .. import results as resmod
+from ..course import Course
+from ..results import Status, StudentResult
 from .kernel import sandbox_description
-from .worker import GradeTask, grade_submission, submission_digest
+from .task import GradeTask, grade_submission, submission_digest
 
 RESUMABLE = {Status.GRADED, Status.FLAGGED, Status.TIMED_OUT, Status.KERNEL_DIED, Status.UNREADABLE}
 MAX_EXTRA_FILE = 20_000_000
@@ -78,13 +78,13 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
     workers = max(1, int(workers or os.cpu_count() or 1))
 
     if not scheduler and launch in ("auto", "forkserver") and sys.platform != "win32":
-        from .worker import start_fork_server
+        from .task import start_fork_server
 
         start_fork_server()  # its imports overlap with the planning below
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
         template = gbmod.export_assignment(course, assignment, Path(tmp) / "gradebook.db")
-        # instructor cell ids: demo cells are left out of the graded run (autograder.integrity)
-        templates = {name: integrity.template_info(course.root, assignment, name) for name in masters}
+        # instructor cell ids: demo cells are left out of the graded run (autograder.grading.reduce)
+        templates = {name: reduce.template_info(course.root, assignment, name) for name in masters}
         tasks, skipped = [], []
         for sid in plan_students(course, assignment, students):
             folder = course.path("submitted", sid, assignment)
@@ -172,7 +172,7 @@ def _run_dask(tasks, _workers, scheduler):
                     yield fut.result()
                 except Exception as e:  # noqa: BLE001 (a lost worker fails one student, not the batch)
                     t = tasks[keys.index(fut.key)]
-                    from .worker import _result
+                    from .task import _result
 
                     yield _result(t, Status.ERROR, f"Dask task failed: {type(e).__name__}: {e}")
         finally:

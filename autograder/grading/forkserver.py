@@ -1,18 +1,19 @@
 """A tiny fork server: import nbgrader once, fork one grading process per task.
 
-Starting ``python -m autograder.child`` costs about two seconds of imports per
+Starting ``python -m autograder.grading.child`` costs about two seconds of imports per
 submission; forking from a process that already imported them costs
 milliseconds. Unlike ``multiprocessing``'s forkserver this never re-imports the
 caller's ``__main__`` (scripts without a main guard keep working) and works from
 daemonic processes such as Dask workers.
 
 Protocol: one job path per line on stdin; the server forks, the child runs
-:func:`autograder.child.entry` in a new session, and the server answers
+:func:`autograder.grading.child.entry` in a new session, and the server answers
 ``"<pid> <start time>"`` on stdout. Children are reaped by the server (SIGCHLD
 ignored), so the caller is not their parent and only sees a pid: pids are
 recycled quickly on a busy machine (``pid_max`` is often 32768), so a process
 is identified by its pid AND its start time (:class:`Proc`), and nothing is
-waited on or killed under a pid that now belongs to someone else.
+waited on or killed under a pid that now belongs to someone else
+(:mod:`autograder.grading.procs`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import NamedTuple
+
+from .procs import Proc, start_time
 
 
 def serve() -> None:
@@ -67,7 +68,7 @@ class ForkServer:
     def _ensure(self):
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "autograder.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                [sys.executable, "-m", "autograder.grading.forkserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL, env=self._env, text=True, bufsize=1, start_new_session=True)
         return self._proc
 
@@ -101,70 +102,6 @@ class ForkServer:
                 except subprocess.TimeoutExpired:
                     self._proc.kill()
             self._proc = None
-
-
-class Proc(NamedTuple):
-    """A process that is not our child: its pid and its start time (0: it had already exited)."""
-
-    pid: int
-    start: int
-
-
-def _stat(pid: int) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()
-    except OSError:
-        return None
-
-
-def start_time(pid: int) -> int:
-    """Start time of ``pid`` in clock ticks since boot (0 when unknown or gone)."""
-    st = _stat(pid)
-    return int(st[19]) if st and len(st) > 19 else 0
-
-
-def alive(proc) -> bool:
-    """Is ``proc`` (a :class:`Proc`, or a bare pid) still running? A zombie or a recycled pid is not."""
-    pid, start = (proc.pid, proc.start) if isinstance(proc, Proc) else (int(proc), None)
-    st = _stat(pid)
-    if st is None:
-        if not os.path.isdir("/proc"):  # no procfs (macOS): fall back to signal 0
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                return True
-            return True
-        return False
-    if st[0] == "Z":
-        return False
-    return start is None or (start != 0 and int(st[19]) == start)
-
-
-def kill_group(proc, sig: int = signal.SIGKILL) -> None:
-    """Signal the process group led by ``proc`` (else the process), unless its pid was recycled."""
-    if not alive(proc):
-        return
-    pid = proc.pid if isinstance(proc, Proc) else int(proc)
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def wait(proc, limit: float, poll: float = 0.05) -> bool:
-    """Wait until ``proc`` exits; False when ``limit`` seconds passed first."""
-    end = time.monotonic() + limit
-    while alive(proc):
-        if time.monotonic() > end:
-            return False
-        time.sleep(poll)
-    return True
 
 
 if __name__ == "__main__":

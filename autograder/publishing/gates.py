@@ -36,8 +36,8 @@ from pathlib import Path
 
 import nbformat
 
-from .course import ensure_tool_path
-from .release import ReleaseError, secret_lines, stage_assignment, _REGION
+from ..course import ensure_tool_path
+from .release import ReleaseError, _REGION, _files, release_differences, secret_lines, stage_assignment
 
 #: Gates in the order they run; ``sync`` only when checking a committed release.
 GATES = ("committed", "release", "leaks", "execute", "grades", "invert")
@@ -117,11 +117,6 @@ def plant_canaries(nb, canary: str) -> int:
                 planted += 1
         cell.source = "\n".join(out)
     return planted
-
-
-def _files(folder: Path) -> list:
-    return sorted(p.relative_to(folder).as_posix() for p in Path(folder).rglob("*")
-                  if p.is_file() and ".ipynb_checkpoints" not in p.parts)
 
 
 def _tail(text: str, lines: int = 30) -> str:
@@ -394,21 +389,7 @@ def gate_sync(stage: Stage) -> GateResult:
     if not committed_dir.is_dir():
         problems.append(f"release/{a}/ is missing")
     else:
-        fresh_files, committed_files = _files(stage.release_dir), _files(committed_dir)
-        if fresh_files != committed_files:
-            problems.append(f"files differ: {fresh_files} vs {committed_files}")
-        for name in fresh_files:
-            if not name.endswith(".ipynb") or name not in committed_files:
-                continue
-            fresh = nbformat.read(str(stage.release_dir / name), as_version=4)
-            committed = nbformat.read(str(committed_dir / name), as_version=4)
-            if len(fresh.cells) != len(committed.cells):
-                problems.append(f"{name}: cell count {len(fresh.cells)} vs {len(committed.cells)}")
-                continue
-            for i, (x, y) in enumerate(zip(fresh.cells, committed.cells)):
-                if x.cell_type != y.cell_type or x.source != y.source or x.metadata != y.metadata:
-                    problems.append(f"{name}: first difference at cell {i}")
-                    break
+        problems += [f"release/{a}{p}" for p in release_differences(stage.release_dir, committed_dir)]
     return GateResult("sync", a, not problems, time.perf_counter() - t0, problems, fix)
 
 

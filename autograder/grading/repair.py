@@ -7,7 +7,7 @@ test cells. :func:`repair_notebook` fixes what can be fixed, using the
 assignment's master cells from the gradebook, and says what it did; what cannot
 be fixed raises :class:`UnreadableNotebook` with a student-facing reason.
 
-Master cells (from :func:`autograder.gradebook.master_cells`) are dicts, in
+Master cells (from :func:`autograder.grading.gradebook.master_cells`) are dicts, in
 notebook order: ``name, kind ('test'|'answer'|'locked'|'task'), cell_type,
 locked, source, checksum, points``.
 """

@@ -13,7 +13,7 @@ worker as in a local thread. Layout of the scratch folder::
         job.json, result.json, events.jsonl
 
 The kernel needs only ``autograded/<student>/<assignment>`` and ``ipc/``; that is
-what a sandbox exposes (see autograder.kernel).
+what a sandbox exposes (see autograder.grading.kernel).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,10 +30,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import integrity
+from . import reduce
 from . import kernel as _kernel
+from . import procs
 from .repair import UnreadableNotebook, repair_notebook
-from .results import LOG_TAIL, Status, StudentResult, tests_from_cells
+from ..results import LOG_TAIL, Status, StudentResult, tests_from_cells
 
 #: Seconds allowed on top of the notebook budget for nbgrader and kernel start-up.
 STARTUP_GRACE = 90.0
@@ -45,7 +45,7 @@ class GradeTask:
     assignment: str
     student: str
     notebooks: dict                      # notebook name -> submitted bytes (None when absent)
-    masters: dict                        # notebook name -> master cells (autograder.gradebook.master_cells)
+    masters: dict                        # notebook name -> master cells (autograder.grading.gradebook.master_cells)
     template_db: bytes                   # sqlite gradebook with only this assignment's rows
     config_text: str                     # the course's nbgrader_config.py
     timestamp: str | None = None         # contents of nbgrader's timestamp.txt
@@ -54,7 +54,7 @@ class GradeTask:
     notebook_budget: float = 600.0
     submission_sha256: str = ""
     launch: str = "auto"                 # "auto" | "forkserver" | "subprocess"
-    templates: dict = field(default_factory=dict)  # notebook -> autograder.integrity.template_info
+    templates: dict = field(default_factory=dict)  # notebook -> autograder.grading.reduce.template_info
 
 
 def submission_digest(notebooks: dict, timestamp: str | None) -> str:
@@ -94,48 +94,34 @@ def _run_child(job_path: Path, limit: float, env: dict, launch: str) -> tuple[st
     """Run the grading process; return ("ok"|"killed", seconds)."""
     t0 = time.monotonic()
     if launch in ("auto", "forkserver") and sys.platform != "win32":
-        from . import forkserver
-
         proc = _fork_server().launch(job_path)
-        if not forkserver.wait(proc, limit):
-            forkserver.kill_group(proc)
-            forkserver.wait(proc, 10)
+        if not procs.wait(proc, limit):
+            procs.kill_group(proc)
+            procs.wait(proc, 10)
             return "killed", time.monotonic() - t0
         return "ok", time.monotonic() - t0
-    proc = subprocess.Popen([sys.executable, "-m", "autograder.child", str(job_path)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.grading.child", str(job_path)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         proc.wait(limit)
         return "ok", time.monotonic() - t0
     except subprocess.TimeoutExpired:
-        _kill_group(proc.pid)
+        procs.kill_group(proc.pid)
         proc.wait(10)
         return "killed", time.monotonic() - t0
 
 
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
 def _kill_kernel(ipc_dir: Path) -> None:
     """Kill a kernel left behind by a killed grading process (``kernel.pid``: pid and start time)."""
-    from .forkserver import Proc, kill_group
-
     pid_file = ipc_dir / "kernel.pid"
     if pid_file.exists():
         try:
             pid, start = (pid_file.read_text().split() + ["0"])[:2]
-            proc = Proc(int(pid), int(start))
+            proc = procs.Proc(int(pid), int(start))
         except ValueError:
             return
         if proc.start:  # without a start time the pid may be someone else's by now
-            kill_group(proc)
+            procs.kill_group(proc)
 
 
 def _status_from_events(events: list) -> tuple[Status, str | None]:
@@ -181,7 +167,7 @@ def grade_submission(task: GradeTask) -> StudentResult:
         import traceback
 
         out = _result(task, Status.ERROR, f"{type(e).__name__}: {e}", log=traceback.format_exc()[-LOG_TAIL:])
-    # Policy findings void the tests they attack, whatever the run produced (autograder.policy).
+    # Policy findings void the tests they attack, whatever the run produced (autograder.grading.policy).
     out.integrity = prep.get("integrity", {})
     functions = {m["name"] for cells in task.masters.values() for m in cells if m["kind"] == "answer"}
     out.void(prep.get("policy", []), functions)
@@ -203,10 +189,10 @@ def _grade(task: GradeTask, prep: dict) -> StudentResult:
         except UnreadableNotebook as e:
             return _result(task, Status.UNREADABLE, str(e), repairs=repairs)
         repairs.extend(notes if len(task.notebooks) == 1 else [f"{name}: {n}" for n in notes])
-        # Run only student-authored code + locked cells; scan the student's code (autograder.integrity).
-        repaired[name], student_cells, info = integrity.graded_notebook(
+        # Run only student-authored code + locked cells; scan the student's code (autograder.grading.reduce).
+        repaired[name], student_cells, info = reduce.graded_notebook(
             repaired[name], task.masters.get(name, []), task.templates.get(name, {}))
-        scan = integrity.scan_submission(student_cells, task.masters.get(name, []))
+        scan = reduce.scan_submission(student_cells, task.masters.get(name, []))
         prep.setdefault("policy", []).extend(
             dict(f.as_dict(), notebook=name) for f in scan.findings)
         prep.setdefault("integrity", {})[name] = dict(info, unparsed_cells=scan.unparsed)

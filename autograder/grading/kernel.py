@@ -19,7 +19,6 @@ environment, its command line and its transport. The grader calls
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -51,14 +50,14 @@ def kernel_env(base: dict | None = None) -> dict:
 
 
 def wrap_kernel_command(cmd: list[str], workdir: str | None, ipc_dir: str, env: dict | None = None) -> list[str]:
-    """Return the argv that actually runs the kernel: bubblewrap around it where possible (autograder.sandbox)."""
+    """Return the argv that actually runs the kernel: bubblewrap around it where possible (autograder.grading.sandbox)."""
     from . import sandbox
 
     return sandbox.wrap(cmd, workdir, ipc_dir, env)
 
 
 def sandbox_description() -> str:
-    """The sandbox in use, or a line starting with "UNSANDBOXED:" that says why not (autograder.sandbox)."""
+    """The sandbox in use, or a line starting with "UNSANDBOXED:" that says why not (autograder.grading.sandbox)."""
     from . import sandbox
 
     return sandbox.description()
@@ -81,7 +80,7 @@ def grading_kernel_manager_class(ipc_dir: str | os.PathLike):
             env = kw.get("env") or dict(os.environ)
             kw["env"] = kernel_env(env)
             wrapped = wrap_kernel_command(cmd, kw.get("cwd"), str(ipc), kw["env"])
-            if wrapped != cmd:  # sandboxed (autograder.sandbox)
+            if wrapped != cmd:  # sandboxed (autograder.grading.sandbox)
                 from . import sandbox
 
                 kw["env"] = sandbox.sandboxed_env(kw["env"])
@@ -93,7 +92,7 @@ def grading_kernel_manager_class(ipc_dir: str | os.PathLike):
             await super()._async_launch_kernel(kernel_cmd, **kw)
             pid = getattr(self.provisioner, "pid", None)
             if pid:
-                from .forkserver import start_time
+                from .procs import start_time
 
                 (ipc / "kernel.pid").write_text(f"{pid} {start_time(pid)}")
 

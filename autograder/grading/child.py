@@ -1,7 +1,7 @@
 """The grading process of one task: nbgrader's Autograde in a scratch course.
 
 Runs in a process of its own (forked from a preloaded forkserver, or
-``python -m autograder.child JOB.json``), so the worker can kill it, and its
+``python -m autograder.grading.child JOB.json``), so the worker can kill it, and its
 kernel, when the notebook budget is exceeded. It writes ``result.json`` next to
 the job file: the per-cell grades read back from the scratch gradebook and each
 test cell's first error (exception type and message only).
@@ -23,7 +23,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Unicode
 
 from . import kernel as _kernel
-from .integrity import IntegrityExecuteMixin
+from .execute import IntegrityExecuteMixin
 
 TIMEOUT_ENAME = "CellTimeoutError"
 BUDGET_ENAME = "NotebookTimeout"
@@ -42,7 +42,7 @@ def _error(ename: str, evalue: str) -> NotebookNode:
 class BudgetedExecute(IntegrityExecuteMixin, Execute):
     """nbgrader's Execute with a whole-notebook budget and dead-kernel handling.
 
-    IntegrityExecuteMixin (autograder.integrity) scores a test cell 0 when the
+    IntegrityExecuteMixin (autograder.grading.execute) scores a test cell 0 when the
     kernel's execute_reply is not ok, and caps outputs as they arrive.
     Each cell gets ``min(per-cell timeout, what is left of the budget)``. Cells
     that never ran (budget spent, kernel dead) get an error output, so nbgrader
@@ -210,7 +210,7 @@ def run(job: dict) -> dict:
     os.environ.update(_kernel.kernel_env())
     os.environ["AUTOGRADER_IPC_DIR"] = job["ipc_dir"]
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    if "Sandbox" in cfg:  # c.Sandbox.* limits for the kernels (autograder.sandbox)
+    if "Sandbox" in cfg:  # c.Sandbox.* limits for the kernels (autograder.grading.sandbox)
         from . import sandbox
 
         sandbox.configure(dict(cfg.Sandbox))
@@ -223,7 +223,7 @@ def run(job: dict) -> dict:
     cfg.BudgetedExecute.ipc_dir = job["ipc_dir"]
     cfg.BudgetedExecute.events_file = str(Path(job["ipc_dir"]).parent / "events.jsonl")
     cfg.Autograde.autograde_preprocessors = _autograde_preprocessors(cfg)
-    # Restoring deleted test cells is done (and recorded) by autograder.repair; keep nbgrader's as a backstop.
+    # Restoring deleted test cells is done (and recorded) by autograder.grading.repair; keep nbgrader's as a backstop.
     cfg.OverwriteCells.add_missing_cells = True
 
     coursedir = CourseDirectory(config=cfg)

@@ -12,20 +12,16 @@ and grading time per student is plotted.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import html
 import io
 import json
 import statistics
-import sys
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .course import graded_course
-from .export import add_root_argument
-from .results import Status, StudentResult, load_results
+from ..results import Status, StudentResult, load_results
 
 TOP_MESSAGES = 5
 # Statuses whose notebook never ran: they say nothing about any test. A timed-out or dead
@@ -249,36 +245,3 @@ def write_report(root: Path, assignment: str, out_dir: Path | None = None) -> tu
     json_path = out_dir / "report.json"
     json_path.write_text(json.dumps(report, indent=1))
     return html_path, json_path
-
-
-def report_main(args) -> int:
-    graded_course(args.root, args.assignment)
-    root = Path(args.root)
-    html_path, json_path = write_report(root, args.assignment, args.out)
-    rep = json.loads(json_path.read_text())
-    print(f"wrote {html_path} and {json_path}")
-    for t in rep["tests"][:3]:
-        if t["pass_rate"] is not None:
-            top = t["top_failures"][0]["message"] if t["top_failures"] else ""
-            print(f"  {t['name']}: {100 * t['pass_rate']:.0f}% pass ({t['passed']}/{t['attempts']})"
-                  + (f"; top failure: {top[:100]}" if top else ""))
-    return 0
-
-
-def register(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "report", help="one-page HTML report for TAs (+ JSON): scores, pass rate per test, failures",
-        description="Write grades/<ASSIGNMENT>/report.html (self-contained) and report.json: score histogram, "
-                    "pass rate per test (worst first) with the most common failure messages, students that "
-                    "were not graded and why, late penalties, grading time per student.")
-    p.add_argument("assignment", help="assignment name, e.g. optimizers")
-    p.add_argument("--out", help="output folder (default grades/<ASSIGNMENT>)")
-    add_root_argument(p)
-    p.set_defaults(func=report_main)
-    return p
-
-
-if __name__ == "__main__":  # the same command as ``python -m autograder report``
-    from autograder.cli import main
-
-    sys.exit(main(["report", *sys.argv[1:]]))

@@ -23,10 +23,8 @@ so ``nbgrader release_feedback`` works) and ``grades/<assignment>/feedback/<stud
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -35,10 +33,9 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_markdown_cell, new_notebook
 
-from .course import Course, graded_course
-from .export import add_root_argument
-from .notebook import autograded_notebooks, error_message, is_test_cell
-from .results import Status, StudentResult, load_results
+from ..course import Course, CourseError, graded_course
+from ..notebook import autograded_notebooks, error_message, is_test_cell
+from ..results import Status, StudentResult, load_results
 
 BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
 END_HIDDEN = "END HIDDEN TESTS"
@@ -306,6 +303,7 @@ def release_visible_texts(root: Path, assignment: str) -> list[str]:
 def generate_feedback(root: Path, assignment: str, students=None, tests: str = "visible") -> dict:
     """Feedback for every graded student (or ``students``); returns ``{student: [paths]}``."""
     root = Path(root)
+    graded_course(root, assignment)
     results = load_results(root, assignment)
     if students:
         unknown = sorted(set(students) - {r.student for r in results})
@@ -338,42 +336,3 @@ def release_feedback(root: Path, assignment: str, students) -> tuple[list[str], 
         if proc.returncode != 0:
             raise CourseError(f"nbgrader release_feedback failed:\n{proc.stderr[-3000:]}")
     return released, skipped
-
-
-def feedback_main(args) -> int:
-    graded_course(args.root, args.assignment)
-    root = Path(args.root)
-    written = generate_feedback(root, args.assignment, args.student, tests=args.tests)
-    n = sum(len(v) for v in written.values())
-    print(f"wrote feedback for {len(written)} students ({n} files) under "
-          f"{root / 'feedback'}/<student>/{args.assignment}/ and {root / 'grades' / args.assignment / 'feedback'}/")
-    if args.release:
-        released, skipped = release_feedback(root, args.assignment, sorted(written))
-        print(f"released through nbgrader's exchange: {len(released)} students")
-        if skipped:
-            print(f"not released ({len(skipped)}; their submission did not come through `nbgrader submit`, "
-                  f"so the exchange cannot match it; send grades/{args.assignment}/feedback/<id>.html instead): "
-                  + ", ".join(skipped))
-    return 0
-
-
-def register(subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "feedback", help="one HTML per student: notebook, points, failing messages; no hidden tests",
-        description="Render each student's autograded notebook as HTML with the points and the failing check's "
-                    "message of every test cell. Hidden tests, tracebacks and metadata are removed.")
-    p.add_argument("assignment", help="assignment name, e.g. optimizers")
-    p.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
-    p.add_argument("--tests", choices=["visible", "placeholder"], default="visible",
-                   help="show the visible part of each test cell (default) or a one-line placeholder")
-    p.add_argument("--release", action="store_true",
-                   help="then run `nbgrader release_feedback` (students who submitted through the exchange)")
-    add_root_argument(p)
-    p.set_defaults(func=feedback_main)
-    return p
-
-
-if __name__ == "__main__":  # the same command as ``python -m autograder feedback``
-    from autograder.cli import main
-
-    sys.exit(main(["feedback", *sys.argv[1:]]))

@@ -8,7 +8,7 @@ compares files, cell types, sources and metadata with the committed
 for lines that only exist inside solution or hidden-test regions.
 
 The full course gates (solution full marks, blank zero, execution) live in
-``autograder.gates``; ``python -m autograder publish`` runs them.
+``autograder.publishing.gates``; ``python -m autograder publish`` runs them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import ensure_tool_path
+from ..course import ensure_tool_path
 
 ASSIGNMENTS = ["regularization", "gradients", "optimizers", "linear_classifier"]
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -85,7 +85,7 @@ def generate_release(root, assignments=None, log=print) -> list:
 
 
 def _files(folder: Path) -> list:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+    return sorted(p.relative_to(folder).as_posix() for p in Path(folder).rglob("*")
                   if p.is_file() and ".ipynb_checkpoints" not in p.parts)
 
 
@@ -99,6 +99,29 @@ def secret_lines(source_nb, visible_text: str) -> set:
                 if len(s) >= 20 and not s.startswith("#") and s not in visible_text:
                     secrets.add(s)
     return secrets
+
+
+def release_differences(fresh_dir: Path, committed_dir: Path) -> list[str]:
+    """How a committed release folder differs from a fresh one (empty: in sync); each line starts with "/" or ":".
+
+    The one sync check, run by ``release --check`` (``make check``) and by the ``sync`` gate of ``publish``.
+    """
+    problems = []
+    if _files(fresh_dir) != _files(committed_dir):
+        problems.append(f": files differ: generated {_files(fresh_dir)}, committed {_files(committed_dir)}")
+    for name in _files(fresh_dir):
+        if not name.endswith(".ipynb") or not (committed_dir / name).exists():
+            continue
+        fresh = nbformat.read(str(fresh_dir / name), as_version=4)
+        committed = nbformat.read(str(committed_dir / name), as_version=4)
+        if len(fresh.cells) != len(committed.cells):
+            problems.append(f"/{name}: {len(committed.cells)} cells committed, {len(fresh.cells)} generated")
+            continue
+        for i, (x, y) in enumerate(zip(fresh.cells, committed.cells)):
+            if x.cell_type != y.cell_type or x.source != y.source or x.metadata != y.metadata:
+                problems.append(f"/{name}: cell {i} differs from a fresh generate_assignment")
+                break
+    return problems
 
 
 def check_release(root, assignments=None) -> list:
@@ -119,20 +142,7 @@ def check_release(root, assignments=None) -> list:
             except ReleaseError as e:
                 problems.append(f"{a}: {e}")
                 continue
-            if _files(fresh_dir) != _files(committed_dir):
-                problems.append(f"{a}: files differ: generated {_files(fresh_dir)}, committed {_files(committed_dir)}")
-            for name in _files(fresh_dir):
-                if not name.endswith(".ipynb") or not (committed_dir / name).exists():
-                    continue
-                fresh = nbformat.read(str(fresh_dir / name), as_version=4)
-                committed = nbformat.read(str(committed_dir / name), as_version=4)
-                if len(fresh.cells) != len(committed.cells):
-                    problems.append(f"{a}/{name}: {len(committed.cells)} cells committed, {len(fresh.cells)} generated")
-                    continue
-                for i, (x, y) in enumerate(zip(fresh.cells, committed.cells)):
-                    if x.cell_type != y.cell_type or x.source != y.source or x.metadata != y.metadata:
-                        problems.append(f"{a}/{name}: cell {i} differs from a fresh generate_assignment")
-                        break
+            problems += [f"{a}{p}" for p in release_differences(fresh_dir, committed_dir)]
         src = nbformat.read(str(root / "source" / a / f"{a}.ipynb"), as_version=4)
         texts = {n: (committed_dir / n).read_text(errors="replace") for n in _files(committed_dir)}
         all_text = "\n".join(texts.values())
