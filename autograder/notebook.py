@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: nbgrader's solution delimiter lines (ClearSolutions' defaults, which this course keeps).
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
 
 def nbgrader_meta(cell) -> dict:
@@ -21,6 +23,28 @@ def is_test_cell(cell) -> bool:
     """An autograded test cell: code, with points, not a solution."""
     meta = nbgrader_meta(cell)
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def solution_submission(source_nb, replace: dict | None = None):
+    """The instructor notebook as a student would submit it: a copy with outputs cleared and solution
+    markers removed; ``replace`` maps answer-cell grade ids to other code (a mutant, a variant)."""
+    import nbformat
+
+    nb = nbformat.reads(nbformat.writes(nbformat.from_dict(source_nb)), as_version=4)  # a deep copy
+    answers = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        meta = nbgrader_meta(cell)
+        if meta.get("solution"):
+            answers.add(meta.get("grade_id"))
+            cell.source = SOLUTION_MARKER.sub("", cell.source)
+            if replace and meta.get("grade_id") in replace:
+                cell.source = replace[meta["grade_id"]]
+    missing = set(replace or ()) - answers
+    if missing:
+        raise KeyError(f"no answer cell with grade_id {sorted(missing)} in the notebook")
+    return nb
 
 
 def error_message(output) -> str:

@@ -26,6 +26,7 @@ from .. import results as resmod
 from ..course import Course
 from ..results import Status, StudentResult
 from .kernel import sandbox_description
+from .policy import configured_restrictions
 from .task import GradeTask, grade_submission, submission_digest
 
 RESUMABLE = {Status.GRADED, Status.FLAGGED, Status.TIMED_OUT, Status.KERNEL_DIED, Status.UNREADABLE}
@@ -85,6 +86,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
         template = gbmod.export_assignment(course, assignment, Path(tmp) / "gradebook.db")
         # instructor cell ids: demo cells are left out of the graded run (autograder.grading.reduce)
         templates = {name: reduce.template_info(course.root, assignment, name) for name in masters}
+        restrictions = configured_restrictions(course.config)
         tasks, skipped = [], []
         for sid in plan_students(course, assignment, students):
             folder = course.path("submitted", sid, assignment)
@@ -97,7 +99,8 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
             tasks.append(GradeTask(assignment=assignment, student=sid, notebooks=nbs, masters=masters,
                                    template_db=template, config_text=course.config_text, timestamp=ts,
                                    extra_files=extra, cell_timeout=cell_timeout, notebook_budget=notebook_budget,
-                                   submission_sha256=digest, launch=launch, templates=templates))
+                                   submission_sha256=digest, launch=launch, templates=templates,
+                                   restrictions=restrictions))
         if skipped:
             log(f"skipping {len(skipped)} student(s) already graded with the same submission "
                 f"(use --force to regrade): {', '.join(skipped[:10])}{' ...' if len(skipped) > 10 else ''}")

@@ -207,7 +207,7 @@ def run(job: dict) -> dict:
     import nbformat
 
     root = Path(job["root"])
-    os.environ.update(_kernel.kernel_env())
+    os.environ.update(_kernel.grading_env())
     os.environ["AUTOGRADER_IPC_DIR"] = job["ipc_dir"]
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     if "Sandbox" in cfg:  # c.Sandbox.* limits for the kernels (autograder.grading.sandbox)

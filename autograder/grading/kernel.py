@@ -19,6 +19,7 @@ environment, its command line and its transport. The grader calls
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -40,12 +41,21 @@ KERNEL_ENV = {
 PASSTHROUGH_DEFAULTS = {"COURSE_DATASET": "digits", "COURSE_DEVICE": "cpu"}
 
 
-def kernel_env(base: dict | None = None) -> dict:
-    """The environment of the grading process and of the student kernel."""
+def grading_env(base: dict | None = None) -> dict:
+    """The environment of everything that runs course notebooks: the grading process, the student kernel,
+    the course gates and the Gradescope runner (the one place it is built).
+
+    Course settings from ``PASSTHROUGH_DEFAULTS`` keep the TA's value when set; ``KERNEL_ENV`` is forced
+    (headless, one BLAS thread per kernel); this interpreter's bin folder goes first on PATH (nbgrader
+    shells out to ``alembic``).
+    """
     env = dict(os.environ if base is None else base)
     for key, default in PASSTHROUGH_DEFAULTS.items():
         env.setdefault(key, default)
     env.update(KERNEL_ENV)
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
     return env
 
 
@@ -78,7 +88,7 @@ def grading_kernel_manager_class(ipc_dir: str | os.PathLike):
         async def _async_pre_start_kernel(self, **kw):
             cmd, kw = await super()._async_pre_start_kernel(**kw)
             env = kw.get("env") or dict(os.environ)
-            kw["env"] = kernel_env(env)
+            kw["env"] = grading_env(env)
             wrapped = wrap_kernel_command(cmd, kw.get("cwd"), str(ipc), kw["env"])
             if wrapped != cmd:  # sandboxed (autograder.grading.sandbox)
                 from . import sandbox

@@ -25,6 +25,9 @@ import builtins
 import re
 from dataclasses import asdict, dataclass, field
 
+from traitlets import Dict, List
+from traitlets.config import Configurable
+
 # Rules whose findings void only the tests of the function they appear in (when inside its answer cell).
 LOCAL_RULES = {"tamper_class", "forbidden_optim", "forbidden_autograd"}
 
@@ -120,14 +123,26 @@ class Restriction:
     why: str
 
 
-#: Assignment-specific rules (spec §3.2/§3.3 and the regularization gradients).
-RESTRICTIONS = (
-    Restriction(("sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam", "adamw", "newton_step"),
-                ("optim", "autograd"), "an update rule must compute the step itself, without torch.optim or autograd"),
-    Restriction(("numeric_gradient", "svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive",
-                 "softmax_loss_vectorized", "l2_regularization_grad", "l1_regularization_grad"),
-                ("autograd",), "an analytic gradient must not use autograd"),
-)
+class Policy(Configurable):
+    """Per-course rules of the scan, set in nbgrader_config.py (``c.Policy.restrictions``)."""
+
+    restrictions = List(Dict(), default_value=[], help=(
+        "Functions that must compute something themselves: a list of "
+        "{'functions': [grade ids], 'forbid': ['optim' and/or 'autograd'], 'why': 'the message'}. "
+        "A forbidden feature reached from one of these functions (also through helpers) voids its tests.")
+    ).tag(config=True)
+
+
+def configured_restrictions(config) -> tuple[Restriction, ...]:
+    """The course's :class:`Restriction` list from its traitlets config (``c.Policy.restrictions``)."""
+    out = []
+    for i, r in enumerate(Policy(config=config).restrictions):
+        forbid = tuple(r.get("forbid") or ())
+        if not r.get("functions") or not set(forbid) <= {"optim", "autograd"}:
+            raise ValueError(f"c.Policy.restrictions[{i}] needs 'functions' and 'forbid' within "
+                             f"['optim', 'autograd'], got {r!r}")
+        out.append(Restriction(tuple(r["functions"]), forbid, str(r.get("why") or "")))
+    return tuple(out)
 
 
 @dataclass
@@ -439,10 +454,11 @@ class ScanResult:
         return bool(self.findings)
 
 
-def scan(cells: list[StudentCell], locked_sources=(), restrictions=RESTRICTIONS, functions=()) -> ScanResult:
+def scan(cells: list[StudentCell], locked_sources=(), restrictions=(), functions=()) -> ScanResult:
     """Scan student-authored cells. ``locked_sources``: setup cell(s), for module aliases.
 
-    ``functions``: the graded function names of the assignment (answer-cell grade ids).
+    ``functions``: the graded function names of the assignment (answer-cell grade ids);
+    ``restrictions``: the course's rules (:func:`configured_restrictions`).
     """
     aliases = module_aliases(locked_sources)
     res = ScanResult()

@@ -88,7 +88,7 @@ def graded_notebook(data: bytes, masters: list, template: dict) -> tuple[bytes, 
     return nbformat.writes(nb).encode("utf-8"), student, info
 
 
-def scan_submission(student_cells: list, masters: list) -> policy.ScanResult:
+def scan_submission(student_cells: list, masters: list, restrictions=()) -> policy.ScanResult:
     setup = [m["source"] for m in masters if m["kind"] == "locked" and m["cell_type"] == "code"]
     functions = {m["name"] for m in masters if m["kind"] == "answer"}
-    return policy.scan(student_cells, setup, functions=functions)
+    return policy.scan(student_cells, setup, restrictions=restrictions, functions=functions)

@@ -85,13 +85,16 @@ _OVERRIDES: dict = {}
 
 
 def configure(values: dict | None) -> None:
-    """Apply ``c.Sandbox.*`` values from an nbgrader config (and export them to child processes)."""
+    """Apply ``c.Sandbox.*`` values from an nbgrader config (and export them to child processes).
+
+    An ``AUTOGRADER_SANDBOX*`` environment variable that is already set wins over the config.
+    """
     fields = {f.name: f for f in dataclasses.fields(SandboxSettings)}
     for key, value in dict(values or {}).items():
         if key not in fields:
             raise ValueError(f"unknown sandbox setting c.Sandbox.{key}; known: {', '.join(sorted(fields))}")
         env_key = ENV_MODE if key == "mode" else ENV_PREFIX + key.upper()
-        os.environ[env_key] = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        os.environ.setdefault(env_key, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value))
     probe.cache_clear()
 
 

@@ -55,6 +55,7 @@ class GradeTask:
     submission_sha256: str = ""
     launch: str = "auto"                 # "auto" | "forkserver" | "subprocess"
     templates: dict = field(default_factory=dict)  # notebook -> autograder.grading.reduce.template_info
+    restrictions: tuple = ()             # the course's policy.Restriction rules (c.Policy.restrictions)
 
 
 def submission_digest(notebooks: dict, timestamp: str | None) -> str:
@@ -78,7 +79,7 @@ def _fork_server():
         if _SERVER is None:
             from .forkserver import ForkServer
 
-            _SERVER = ForkServer(env=_kernel.kernel_env())
+            _SERVER = ForkServer(env=_kernel.grading_env())
         return _SERVER
 
 
@@ -192,7 +193,7 @@ def _grade(task: GradeTask, prep: dict) -> StudentResult:
         # Run only student-authored code + locked cells; scan the student's code (autograder.grading.reduce).
         repaired[name], student_cells, info = reduce.graded_notebook(
             repaired[name], task.masters.get(name, []), task.templates.get(name, {}))
-        scan = reduce.scan_submission(student_cells, task.masters.get(name, []))
+        scan = reduce.scan_submission(student_cells, task.masters.get(name, []), task.restrictions)
         prep.setdefault("policy", []).extend(
             dict(f.as_dict(), notebook=name) for f in scan.findings)
         prep.setdefault("integrity", {})[name] = dict(info, unparsed_cells=scan.unparsed)
@@ -221,7 +222,7 @@ def _grade(task: GradeTask, prep: dict) -> StudentResult:
         job_path = scratch / "job.json"
         job_path.write_text(json.dumps(job))
         limit = float(task.notebook_budget) + STARTUP_GRACE
-        outcome, _ = _run_child(job_path, limit, _kernel.kernel_env(), task.launch)
+        outcome, _ = _run_child(job_path, limit, _kernel.grading_env(), task.launch)
         _kill_kernel(ipc)
         if outcome == "killed":
             return _result(task, Status.TIMED_OUT,

@@ -24,7 +24,6 @@ sync       (check mode) the committed ``release/<a>/`` equals a fresh release
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -37,6 +36,8 @@ from pathlib import Path
 import nbformat
 
 from ..course import ensure_tool_path
+from ..grading.kernel import grading_env
+from ..notebook import solution_submission
 from .release import ReleaseError, _REGION, _files, release_differences, secret_lines, stage_assignment
 
 #: Gates in the order they run; ``sync`` only when checking a committed release.
@@ -44,7 +45,6 @@ GATES = ("committed", "release", "leaks", "execute", "grades", "invert")
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
 VALIDATE_OK = "Success! Your notebook passes all the tests."
 INVERT_OK = "Success! The notebook does not pass any tests."
-_SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 #: Seconds any single nbgrader command may take before the gate gives up.
 COMMAND_TIMEOUT = 1800
 
@@ -76,32 +76,8 @@ class GateResult:
         return text
 
 
-def grading_env() -> dict:
-    """Headless, offline, one BLAS thread: how the gates (and the grader) run notebooks."""
-    env = dict(os.environ)
-    env.setdefault("COURSE_HEADLESS", "1")
-    env.setdefault("COURSE_DATASET", "digits")
-    env.setdefault("MPLBACKEND", "Agg")
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env.setdefault(var, "1")
-    env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
-    return env
-
-
 def nb_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def solution_submission(source_nb):
-    """The instructor notebook as a student would submit it: outputs cleared, solution markers removed."""
-    nb = nbformat.from_dict(source_nb)
-    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # deep copy
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        if nb_meta(cell).get("solution"):
-            cell.source = _SOLUTION_MARKER.sub("", cell.source)
-    return nb
 
 
 def plant_canaries(nb, canary: str) -> int:

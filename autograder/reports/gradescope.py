@@ -67,7 +67,7 @@ def _copy_package(pkg_dir: Path, dest: Path) -> None:
 
 def _repo_root() -> Path:
     """The course repository this package was installed from (pyproject.toml lives there)."""
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]
 
 
 def _torch_spec() -> str:
@@ -188,21 +188,11 @@ def _parse_time(value):
         return None
 
 
-def _env() -> dict:
-    env = dict(os.environ)
-    # nbgrader shells out to `alembic` when it creates a gradebook: this interpreter's bin must be on PATH
-    bindir = str(Path(sys.executable).parent)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
-    env.setdefault("COURSE_HEADLESS", "1")
-    env.setdefault("MPLBACKEND", "Agg")
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env.setdefault(var, "1")
-    return env
-
-
 def _run(args, cwd: Path, timeout: float | None = None) -> subprocess.CompletedProcess:
+    from ..grading.kernel import grading_env
+
     print("$", " ".join(map(str, args)), flush=True)
-    proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=_env(), capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=grading_env(), capture_output=True, text=True,
                           timeout=timeout)
     sys.stdout.write(proc.stdout[-20000:])
     sys.stdout.write(proc.stderr[-20000:])

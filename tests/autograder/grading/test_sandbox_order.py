@@ -18,3 +18,15 @@ def test_paths_under_tmp_are_bound_after_the_private_tmp(tmp_path):
     for path in (str(course.resolve()), str(work), str(ipc)):
         assert path in binds, f"{path} is not bound into the sandbox"
         assert binds[path] > tmpfs, f"{path} is bound before the private /tmp and would be hidden by it"
+
+
+def test_config_sets_the_sandbox_and_the_environment_overrides_it(monkeypatch):
+    for key in ("AUTOGRADER_SANDBOX_MEMORY_MB", "AUTOGRADER_SANDBOX_TMP_MB"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AUTOGRADER_SANDBOX_TMP_MB", "64")
+    sandbox.configure({"memory_mb": 2048, "tmp_mb": 512})
+    try:
+        s = sandbox.settings()
+        assert (s.memory_mb, s.tmp_mb) == (2048, 64)
+    finally:
+        monkeypatch.delenv("AUTOGRADER_SANDBOX_MEMORY_MB", raising=False)

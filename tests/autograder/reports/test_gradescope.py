@@ -129,7 +129,7 @@ def test_zip_layout(zips):
         setup = zf.read("setup.sh").decode()
     for required in ("setup.sh", "run_autograder", "gradescope_config.json", "course/pyproject.toml",
                      "course/nbgrader_config.py", f"course/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
-                     "course/autograder/gradescope.py", "course/autograder/cli.py", "course/course_utils/__init__.py"):
+                     "course/autograder/reports/gradescope.py", "course/autograder/cli.py", "course/course_utils/__init__.py"):
         assert required in names, required
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert not any("__pycache__" in n or n.startswith("course/source/") and not n.endswith(".ipynb") for n in names)

@@ -6,16 +6,19 @@ import importlib
 
 import pytest
 
+from autograder.course import load_config
 from autograder.grading import policy
 from autograder.results import Status, StudentResult, TestResult, function_of_test
 from tests.adversarial import attacks as corpus
-from tests.helpers.nbgrader_course import ASSIGNMENTS, answer_cells, is_setup_cell, read_source, strip_solution_markers
+from tests.helpers.nbgrader_course import REPO, ASSIGNMENTS, answer_cells, is_setup_cell, read_source, strip_solution_markers
 
 FUNCS = {"sgd", "l2_regularization_grad"}
+#: This course's rules, from nbgrader_config.py (c.Policy.restrictions).
+RULES = policy.configured_restrictions(load_config(REPO))
 
 
 def _scan(src, gid=None):
-    return policy.scan([policy.StudentCell(src, gid)], ["import math\nimport torch"], functions=FUNCS)
+    return policy.scan([policy.StudentCell(src, gid)], ["import math\nimport torch"], RULES, functions=FUNCS)
 
 
 @pytest.mark.parametrize("entry", [e for e in corpus.ATTACKS if "replace" in e or "add" in e], ids=lambda e: e["name"])
@@ -27,7 +30,7 @@ def test_corpus_attack_code_is_flagged_or_harmless(entry):
 
     cells = [policy.StudentCell(fill(src), gid) for gid, src in entry.get("replace", {}).items()]
     cells += [policy.StudentCell(fill(src), None, i) for i, (_, src) in enumerate(entry.get("add", ()))]
-    res = policy.scan(cells, ["import math\nimport torch"], functions=FUNCS)
+    res = policy.scan(cells, ["import math\nimport torch"], RULES, functions=FUNCS)
     assert not res.unparsed
     # defeated at run time (timeouts, sandbox limits, output caps) or by repair, not by the scan
     harmless = {"sleep_forever", "million_lines", "fake_all_tests_passed", "memory_bomb"}
@@ -45,7 +48,7 @@ def test_scope_is_local_for_lying_classes_and_global_for_hooks():
 def test_forbidden_feature_through_a_helper_in_an_added_cell():
     cells = [policy.StudentCell("def _core(w, dw, lr):\n    import torch\n    return torch.optim.SGD([w], lr=lr)\n", None, 3),
              policy.StudentCell("def sgd(w, dw, config=None):\n    return _core(w, dw, 0.1), {}\n", "sgd")]
-    res = policy.scan(cells, [], functions=FUNCS)
+    res = policy.scan(cells, [], RULES, functions=FUNCS)
     assert {(f.rule, f.scope) for f in res.findings} == {("forbidden_optim", "sgd")}
 
 
@@ -78,14 +81,14 @@ def test_instructor_solutions_and_correct_variants_are_clean(assignment):
     nb = read_source(assignment)
     setup = [c.source for c in nb.cells if is_setup_cell(c)]
     cells = [policy.StudentCell(strip_solution_markers(c.source), gid) for gid, c in answer_cells(nb).items()]
-    res = policy.scan(cells, setup, functions=set(answer_cells(nb)))
+    res = policy.scan(cells, setup, RULES, functions=set(answer_cells(nb)))
     assert not res.flagged, [str(f) for f in res.findings]
     try:
         mod = importlib.import_module(f"tests.mutants.{assignment}")
     except ImportError:
         return
     for v in getattr(mod, "CORRECT", []):
-        r = policy.scan([policy.StudentCell(v.source, v.function)], setup, functions={v.function})
+        r = policy.scan([policy.StudentCell(v.source, v.function)], setup, RULES, functions={v.function})
         assert not r.flagged, (v.name, [str(f) for f in r.findings])
 
 
@@ -103,3 +106,18 @@ def test_void_zeroes_only_the_attacked_function():
     result.void([f], FUNCS)
     assert result.status == Status.FLAGGED and result.score == 2.0
     assert [t.score for t in result.tests] == [0.0, 2.0] and "review" in result.tests[0].message
+
+
+def test_restrictions_come_from_the_course_config(tmp_path):
+    """Per-course knowledge lives in nbgrader_config.py: without the rule, torch.optim in sgd is not flagged."""
+    src = "import torch\ndef sgd(w, dw, config=None):\n    return torch.optim.SGD([w], lr=0.1), config\n"
+    assert {f.rule for f in _scan(src, "sgd").findings} == {"forbidden_optim"}
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.Policy.restrictions = [{'functions': ['adam'], 'forbid': ['optim'], 'why': 'w'}]\n")
+    other = policy.configured_restrictions(load_config(tmp_path))
+    assert other == (policy.Restriction(("adam",), ("optim",), "w"),)
+    assert not policy.scan([policy.StudentCell(src, "sgd")], ["import torch"], other, functions=FUNCS).flagged
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.Policy.restrictions = [{'functions': ['adam'], 'forbid': ['jit']}]\n")
+    with pytest.raises(ValueError, match="Policy.restrictions"):
+        policy.configured_restrictions(load_config(tmp_path))
