@@ -57,9 +57,39 @@ c.IgnorePattern.pattern = r"[\s\S]"
 # Keep huge outputs from bloating autograded notebooks and feedback.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+# The autograder's whole-notebook budget and per-cell events (autograder.grading.child.BudgetedExecute);
+# `python -m autograder grade --timeout-notebook S` sets the budget per run:
+# c.BudgetedExecute.notebook_budget = 600.0
+#
+# The student kernel's sandbox (autograder.grading.sandbox; defaults shown). An environment
+# variable overrides a setting here: AUTOGRADER_SANDBOX=require|auto|off, AUTOGRADER_SANDBOX_<FIELD>.
+# c.Sandbox.mode = "auto"           # auto: bubblewrap when it works | require: refuse to grade without | off
+# c.Sandbox.memory_mb = 4096        # address space per kernel (torch maps ~1.5 GB)
+# c.Sandbox.cpu_seconds = 1200      # CPU time per kernel; the notebook budget is the wall-clock limit
+# c.Sandbox.max_processes = 256     # processes and threads
+# c.Sandbox.max_file_mb = 128       # largest file a kernel may write
+# c.Sandbox.tmp_mb = 256            # private /tmp
+# c.Sandbox.extra_ro_paths = []     # more folders the kernel may read
 # Late submissions lose 10% of the assignment per started day, never below 0.
 c.AssignLatePenalties.plugin_class = "autograder.late.PercentPerDayPenalty"
 c.Autograde.create_student = True
+
+# --- integrity: what the grader's policy scan enforces in this course ------------
+# Functions that must compute their result themselves. A forbidden feature
+# ("optim": torch.optim; "autograd": .backward(), torch.autograd, requires_grad
+# ...) reached from one of these answer cells, also through the student's own
+# helpers, voids that function's tests (status "flagged", for TA review). The
+# message ("why") is shown to the student. Names are answer-cell grade ids.
+c.Policy.restrictions = [
+    {"functions": ["sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam", "adamw",
+                   "newton_step"],
+     "forbid": ["optim", "autograd"],
+     "why": "an update rule must compute the step itself, without torch.optim or autograd"},
+    {"functions": ["numeric_gradient", "svm_loss_naive", "svm_loss_vectorized", "softmax_loss_naive",
+                   "softmax_loss_vectorized", "l2_regularization_grad", "l1_regularization_grad"],
+     "forbid": ["autograd"],
+     "why": "an analytic gradient must not use autograd"},
+]
 
 # --- validate -----------------------------------------------------------------
 # Students see failures of test cells only; the course gates pass --Validator.validate_all=True

@@ -42,6 +42,8 @@ from pathlib import Path, PurePosixPath
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 from traitlets import Unicode
 
+from .course import CourseError
+
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 CHUNK = 1 << 20
@@ -80,7 +82,7 @@ class Candidate:
         self.named = assignment.name_match(self.origin)
 
 
-class CollectError(Exception):
+class CollectError(CourseError):
     """The course folder or the assignment is wrong; the message says how to fix it."""
 
 

@@ -8,65 +8,45 @@ grades them in parallel and prints the table.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from .release import ASSIGNMENTS, available, check_release, generate_release
-
-_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+from .notebook import solution_submission
+from .publishing.release import ASSIGNMENTS, available, check_release, generate_release
 
 
 def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def solution_nb(source_nb, replace: dict | None = None):
-    """The instructor solution as a student would submit it (answer cells optionally replaced)."""
-    nb = nbformat.from_dict(json.loads(json.dumps(source_nb)))
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-        meta = _meta(cell)
-        if meta.get("solution"):
-            cell.source = _MARKER.sub("", cell.source)
-            if replace and meta.get("grade_id") in replace:
-                cell.source = replace[meta["grade_id"]]
-    return nb
+#: Buggy answers shipped with the demo: one per graded function, taken from the mutant catalogues.
+SAMPLES = Path(__file__).with_name("demo_samples")
 
 
-def _mutants(root: Path, assignment: str, limit: int = 3):
-    path = root / "tests" / "mutants" / f"{assignment}.py"
+@dataclass
+class Sample:
+    name: str
+    function: str
+    code: str
+
+
+def _mutants(assignment: str, limit: int = 3):
+    """Buggy sample answers of ``assignment`` (``demo_samples/<assignment>.json``), and a note when there are none."""
+    path = SAMPLES / f"{assignment}.json"
     if not path.exists():
-        return [], f"no mutant catalogue tests/mutants/{assignment}.py yet: buggy samples skipped"
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    try:
-        spec = importlib.util.spec_from_file_location(f"tests.mutants.{assignment}", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        mutants = list(getattr(mod, "MUTANTS", []))
-    except Exception as e:  # noqa: BLE001 (a catalogue being written must not break the demo)
-        return [], f"mutant catalogue tests/mutants/{assignment}.py could not be loaded ({e}): buggy samples skipped"
-    picked, seen = [], set()
-    for m in mutants:  # one per function first, for variety
-        if m.function not in seen:
-            picked.append(m)
-            seen.add(m.function)
-        if len(picked) == limit:
-            break
-    return picked, None
+        return [], f"no demo samples {path.name} for {assignment}: buggy samples skipped"
+    return [Sample(**d) for d in json.loads(path.read_text())][:limit], None
 
 
 def build_demo_course(root: Path, assignment: str, dest: Path, log=print) -> list:
     """A scratch course with sample submissions; returns notes for the reader."""
-    from .kernel import ensure_tool_path
+    from .course import ensure_tool_path
 
     ensure_tool_path()
     if dest.exists():
@@ -94,39 +74,39 @@ def build_demo_course(root: Path, assignment: str, dest: Path, log=print) -> lis
         else:
             nbformat.write(nb, str(target))
 
-    put("solution", solution_nb(src))
+    put("solution", solution_submission(src))
     put("blank_release", release)
-    mutants, note = _mutants(root, assignment)
+    mutants, note = _mutants(assignment)
     if note:
         notes.append(note)
     for m in mutants:
-        put(f"buggy_{m.name}"[:60], solution_nb(src, {m.function: m.code}))
-    put("broken_json", raw=nbformat.writes(solution_nb(src)).encode()[:-200])
+        put(f"buggy_{m.name}"[:60], solution_submission(src, {m.function: m.code}))
+    put("broken_json", raw=nbformat.writes(solution_submission(src)).encode()[:-200])
     if answers:
-        put("infinite_loop", solution_nb(src, {answers[0]: "while True:\n    pass\n"}))
-    mangled = solution_nb(src)
+        put("infinite_loop", solution_submission(src, {answers[0]: "while True:\n    pass\n"}))
+    mangled = solution_submission(src)
     if tests:
         mangled.cells = [c for c in mangled.cells if _meta(c).get("grade_id") != tests[0]]
     for c in mangled.cells:
         c.metadata.pop("nbgrader", None)
     put("mangled_cells", mangled)
-    put("old_nbformat_v3", raw=nbformat.writes(nbformat.convert(solution_nb(src), 3)).encode())
+    put("old_nbformat_v3", raw=nbformat.writes(nbformat.convert(solution_submission(src), 3)).encode())
     return notes
 
 
 def run_demo(root, workers: int = 2, assignment: str | None = None, cell_timeout: int = 20,
-             skip_checks: bool = False) -> int:
+             skip_checks: bool = False) -> tuple[int, dict | None, Path | None]:
+    """Steps 1-4 of the demo; ``(exit code, grade summary, demo course folder)`` for the CLI to show."""
     from rich.console import Console
 
-    from .cli import print_summary
-    from .grade import grade
+    from .grading.batch import grade
 
     console = Console()
     root = Path(root).resolve()
     have, _ = available(root, ASSIGNMENTS)
     if not have:
         console.print("[red]no source/<assignment>/<assignment>.ipynb found: nothing to demo[/]")
-        return 1
+        return 1, None, None
     rc = 0
     if not skip_checks:
         console.rule("1. release/ from source/ (nbgrader generate_assignment)")
@@ -146,6 +126,4 @@ def run_demo(root, workers: int = 2, assignment: str | None = None, cell_timeout
         console.print(f"note: {note}")
     console.rule(f"4. grading in parallel ({workers} workers)")
     summary = grade(dest, assignment, workers=workers, cell_timeout=cell_timeout, notebook_budget=300, force=True)
-    print_summary(summary, title=f"demo: {assignment}")
-    console.print(f"Gradebook: {dest / 'gradebook.db'}; autograded notebooks: {dest / 'autograded'}/")
-    return rc
+    return rc, summary, dest

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 import nbformat  # noqa: E402
 from nbconvert.preprocessors import ExecutePreprocessor  # noqa: E402
 
-from autograder import kernel, sandbox  # noqa: E402
+from autograder.grading import kernel, sandbox  # noqa: E402
 
 
 def _notebook(path):

@@ -1,9 +1,9 @@
 """Similarity report on synthetic classes of 50, 200 and 500 optimizers submissions.
 
-For each class size, builds a scratch course (tests/autograder/similarity_class.py: independent
+For each class size, builds a scratch course (tests/autograder/reports/similarity_class.py: independent
 students in many styles + 4 planted copies, real nbgrader notebooks; not timed), then times
 
-* ``autograder.similarity`` end to end: read and extract the notebooks, normalize, fingerprint,
+* ``autograder.reports.similarity`` end to end: read and extract the notebooks, normalize, fingerprint,
   score every pair per graded function and for the whole notebook, write the HTML and JSON;
 * the baseline: plain ``copydetect.CopyDetector`` (its own pygments filter, default k = 25,
   no normalization, no boilerplate, no report) on the same students' extracted code, one file
@@ -30,8 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder import similarity as sim  # noqa: E402
-from tests.autograder import similarity_class as sc  # noqa: E402
+from autograder.reports import similarity as sim  # noqa: E402
+from tests.autograder.reports import similarity_class as sc  # noqa: E402
 
 
 def baseline(root: Path, work: Path) -> tuple[float, int]:

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import sandbox
+from autograder.grading import sandbox
 from tests.adversarial import attacks as corpus
 from tests.adversarial.build import build
 from tests.adversarial.course import A, FUNCTIONS, HIDDEN_MARKER, source_cells
@@ -101,7 +101,7 @@ def _outputs_text(root: Path) -> str:
 
 
 def _scores_by_function(result: dict) -> dict:
-    from autograder.integrity import function_of_test
+    from autograder.results import function_of_test
 
     per = {}
     for t in result["tests"]:

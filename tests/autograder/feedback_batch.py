@@ -14,11 +14,9 @@ from pathlib import Path
 
 import nbformat
 
-from tests.helpers.nbgrader_course import REPO, ScratchCourse, solution_submission
+from tests.helpers.nbgrader_course import ScratchCourse, solution_submission
 
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-from tools.nbauthor import answer, code, md, setup, test  # noqa: E402
+from tests.autograder.toycourse import toy_notebook
 
 ASSIGNMENT = "toyassign"
 CANARY = "qz7canary"
@@ -28,17 +26,7 @@ HINT_SCALE = "scale adds k instead of multiplying by it"
 
 
 def source_notebook():
-    cells = [
-        md("# Toy assignment\nTwo functions, three check cells."),
-        setup("import math\nprint('setup ok')"),
-        answer("add", '''
-            def add(a, b):
-                """Return a + b."""
-                ### BEGIN SOLUTION
-                return a + b
-                ### END SOLUTION
-        '''),
-        test("test_add", f'''
+    return toy_notebook("# Toy assignment\nTwo functions, three check cells.", f'''
             assert add(0, 0) == 0, "add(0, 0) should be 0"
             ### BEGIN HIDDEN TESTS
             # {CANARY}_comment: the instructor's secret reasoning
@@ -50,15 +38,7 @@ def source_notebook():
                 raise AssertionError("{HINT_ADD}")
             assert add(2, 3) == _{CANARY}_oracle(2, 3), "add(2, 3) is wrong"
             ### END HIDDEN TESTS
-        ''', points=2),
-        answer("scale", '''
-            def scale(x, k):
-                """Return x * k."""
-                ### BEGIN SOLUTION
-                return x * k
-                ### END SOLUTION
-        '''),
-        test("test_scale", f'''
+        ''', f'''
             assert scale(2, 2) == 4, "scale(2, 2) should be 4"
             ### BEGIN HIDDEN TESTS
             {CANARY}_table = [(2, 3, 6), (4, 5, 20)]  # {CANARY}_cases
@@ -67,17 +47,10 @@ def source_notebook():
                     raise AssertionError("{HINT_SCALE}")
                 assert scale(x, k) == want, f"scale({{x}}, {{k}}) should be {{want}}"
             ### END HIDDEN TESTS
-        ''', points=3),
-        test("test_scale_visible", '''
+        ''', ("test_scale_visible", '''
             assert scale(1, 1) == 1, "scale(1, 1) should be 1"
             print("visible check passed")
-        ''', points=1),
-        code("print('demo:', add(1, 2))"),
-    ]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-    nb.metadata["language_info"] = {"name": "python", "version": "3.11"}
-    return nb
+        '''), language_info={"name": "python", "version": "3.11"})
 
 
 def _replace(nb, grade_id, source):

@@ -23,9 +23,11 @@ SECRET = "hidden_oracle_marker_42"
 HINT = "add looks like a - b: check the sign"
 
 
-def source_notebook():
+def toy_notebook(title: str, test_add: str, test_scale: str, last_test: tuple, language_info=None):
+    """The toy assignment: setup, ``add`` and ``scale`` with their test cells (2 and 3 points), a third
+    1-point test ``last_test = (grade id, source)`` and a demo cell. Shared by every toy-course test."""
     cells = [
-        md("# Toy\nTwo functions."),
+        md(title),
         setup("import math\nprint('setup ok')"),
         answer("add", '''
             def add(a, b):
@@ -34,15 +36,7 @@ def source_notebook():
                 return a + b
                 ### END SOLUTION
         '''),
-        test("test_add", f'''
-            assert add(0, 0) == 0, "add(0, 0) should be 0"
-            ### BEGIN HIDDEN TESTS
-            {SECRET} = 1
-            if add(2, 3) == -1:
-                raise AssertionError("{HINT}")
-            assert add(2, 3) == 5, "add(2, 3) should be 5"
-            ### END HIDDEN TESTS
-        ''', points=2),
+        test("test_add", test_add, points=2),
         answer("scale", '''
             def scale(x, k):
                 """Return x * k."""
@@ -50,20 +44,34 @@ def source_notebook():
                 return x * k
                 ### END SOLUTION
         '''),
-        test("test_scale", '''
-            assert scale(2, 2) == 4, "scale(2, 2) should be 4"
-            ### BEGIN HIDDEN TESTS
-            assert scale(4, 5) == 20, "scale(4, 5) should be 20"
-            ### END HIDDEN TESTS
-        ''', points=3),
-        test("test_scale_one", '''
-            assert scale(1, 1) == 1, "scale(1, 1) should be 1"
-        ''', points=1),
+        test("test_scale", test_scale, points=3),
+        test(last_test[0], last_test[1], points=1),
         code("print('demo:', add(1, 2))"),
     ]
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    if language_info:
+        nb.metadata["language_info"] = language_info
     return nb
+
+
+def source_notebook():
+    return toy_notebook("# Toy\nTwo functions.", f'''
+            assert add(0, 0) == 0, "add(0, 0) should be 0"
+            ### BEGIN HIDDEN TESTS
+            {SECRET} = 1
+            if add(2, 3) == -1:
+                raise AssertionError("{HINT}")
+            assert add(2, 3) == 5, "add(2, 3) should be 5"
+            ### END HIDDEN TESTS
+        ''', '''
+            assert scale(2, 2) == 4, "scale(2, 2) should be 4"
+            ### BEGIN HIDDEN TESTS
+            assert scale(4, 5) == 20, "scale(4, 5) should be 20"
+            ### END HIDDEN TESTS
+        ''', ("test_scale_one", '''
+            assert scale(1, 1) == 1, "scale(1, 1) should be 1"
+        '''))
 
 
 MAX_SCORE = 6.0

@@ -13,7 +13,7 @@
 
 Run times go to ``artifacts/gates/runtimes.json`` and the test output.
 
-The gates themselves live in ``autograder.gates`` (``python -m autograder
+The gates themselves live in ``autograder.publishing.gates`` (``python -m autograder
 publish`` runs the same functions and refuses to publish when one fails); each
 returns a result whose ``report()`` names the gate, the assignment, every
 problem found, how to fix it and the tail of nbgrader's output.
@@ -25,7 +25,7 @@ import json
 
 import pytest
 
-from autograder import gates
+from autograder.publishing import gates
 from tests.helpers.nbgrader_course import ASSIGNMENTS, REPO, read_source
 
 pytestmark = pytest.mark.slow

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.notebook import SOLUTION_MARKER, solution_submission  # noqa: F401 (re-exported for tests)
+
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = ["regularization", "gradients", "optimizers", "linear_classifier"]
 
-_SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
 
 def grading_env() -> dict:
@@ -80,7 +81,7 @@ def read_source(assignment: str, reduced: bool = False):
 
 
 def strip_solution_markers(source: str) -> str:
-    return _SOLUTION_MARKER.sub("", source)
+    return SOLUTION_MARKER.sub("", source)
 
 
 def answer_cells(nb) -> dict:
@@ -89,26 +90,6 @@ def answer_cells(nb) -> dict:
 
 def test_cells(nb) -> dict:
     return {nb_meta(c)["grade_id"]: c for c in nb.cells if nb_meta(c).get("grade") and c.cell_type == "code"}
-
-
-def solution_submission(source_nb, replace: dict | None = None):
-    """The instructor solution as a student would submit it, with some answer
-    cells replaced by other code (a mutant or a correct variant)."""
-    nb = nbformat.from_dict(source_nb)
-    for cell in nb.cells:
-        cell.outputs = [] if cell.cell_type == "code" else cell.get("outputs")
-        if cell.cell_type == "code":
-            cell.execution_count = None
-        meta = nb_meta(cell)
-        if meta.get("solution"):
-            cell.source = strip_solution_markers(cell.source)
-            if replace and meta.get("grade_id") in replace:
-                cell.source = replace[meta["grade_id"]]
-    if replace:
-        missing = set(replace) - set(answer_cells(nb))
-        if missing:
-            raise KeyError(f"no answer cell with grade_id {sorted(missing)} in the notebook")
-    return nb
 
 
 @dataclass

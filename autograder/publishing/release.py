@@ -1,0 +1,164 @@
+"""Regenerate ``release/`` from ``source/`` and check that it is in sync and clean.
+
+``generate_release`` runs nbgrader's ``generate_assignment`` with a scratch
+gradebook (the course gradebook is left alone; ``grade`` builds the rows it
+needs from ``source/``). ``check_release`` regenerates into a scratch folder,
+compares files, cell types, sources and metadata with the committed
+``release/``, and scans ``release/`` for solution and hidden-test markers and
+for lines that only exist inside solution or hidden-test regions.
+
+The full course gates (solution full marks, blank zero, execution) live in
+``autograder.publishing.gates``; ``python -m autograder publish`` runs them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from ..course import ensure_tool_path
+
+ASSIGNMENTS = ["regularization", "gradients", "optimizers", "linear_classifier"]
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+_REGION = re.compile(r"^[ \t]*### BEGIN (SOLUTION|HIDDEN TESTS)[^\n]*\n(.*?)^[ \t]*### END \1", re.S | re.M)
+
+
+class ReleaseError(Exception):
+    pass
+
+
+def available(root: Path, assignments=None) -> tuple[list, list]:
+    """(assignments with a source notebook, requested ones without)."""
+    wanted = list(assignments or ASSIGNMENTS)
+    have = [a for a in wanted if (root / "source" / a / f"{a}.ipynb").exists()]
+    return have, [a for a in wanted if a not in have]
+
+
+def _nbgrader_generate(course_root: Path, assignment: str, db_dir: Path) -> None:
+    ensure_tool_path()
+    db = db_dir / f"gb-{assignment}.db"
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
+         f"--CourseDirectory.root={course_root}", f"--CourseDirectory.db_url=sqlite:///{db}"],
+        cwd=course_root, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise ReleaseError(f"nbgrader generate_assignment {assignment} failed:\n{tail}")
+
+
+def stage_assignment(root: Path, assignment: str, dest: Path, source_nb=None) -> Path:
+    """Copy ``nbgrader_config.py`` and ``source/<assignment>/`` (or ``source_nb`` as its notebook) into
+    the scratch course ``dest`` and run ``generate_assignment`` there; return ``dest/release/<assignment>``.
+
+    The scratch course has its own gradebook (``dest/gb-<assignment>.db``); ``root`` is only read.
+    """
+    root, dest = Path(root).resolve(), Path(dest).resolve()
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    src_dir = dest / "source" / assignment
+    if src_dir.exists():
+        shutil.rmtree(src_dir)
+    shutil.copytree(root / "source" / assignment, src_dir,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    if source_nb is not None:
+        nbformat.write(source_nb, str(src_dir / f"{assignment}.ipynb"))
+    _nbgrader_generate(dest, assignment, dest)
+    return dest / "release" / assignment
+
+
+def generate_release(root, assignments=None, log=print) -> list:
+    root = Path(root).resolve()
+    have, missing = available(root, assignments)
+    for a in missing:
+        log(f"skip {a}: no source/{a}/{a}.ipynb yet")
+    with tempfile.TemporaryDirectory(prefix="autograder-release-") as tmp:
+        for a in have:
+            _nbgrader_generate(root, a, Path(tmp))
+            log(f"release/{a}/ regenerated from source/{a}/")
+    return have
+
+
+def _files(folder: Path) -> list:
+    return sorted(p.relative_to(folder).as_posix() for p in Path(folder).rglob("*")
+                  if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+
+
+def secret_lines(source_nb, visible_text: str) -> set:
+    """Lines that exist only inside solution / hidden-test regions of the source."""
+    secrets = set()
+    for cell in source_nb.cells:
+        for m in _REGION.finditer(cell.source):
+            for line in m.group(2).splitlines():
+                s = line.strip()
+                if len(s) >= 20 and not s.startswith("#") and s not in visible_text:
+                    secrets.add(s)
+    return secrets
+
+
+def release_differences(fresh_dir: Path, committed_dir: Path) -> list[str]:
+    """How a committed release folder differs from a fresh one (empty: in sync); each line starts with "/" or ":".
+
+    The one sync check, run by ``release --check`` (``make check``) and by the ``sync`` gate of ``publish``.
+    """
+    problems = []
+    if _files(fresh_dir) != _files(committed_dir):
+        problems.append(f": files differ: generated {_files(fresh_dir)}, committed {_files(committed_dir)}")
+    for name in _files(fresh_dir):
+        if not name.endswith(".ipynb") or not (committed_dir / name).exists():
+            continue
+        fresh = nbformat.read(str(fresh_dir / name), as_version=4)
+        committed = nbformat.read(str(committed_dir / name), as_version=4)
+        if len(fresh.cells) != len(committed.cells):
+            problems.append(f"/{name}: {len(committed.cells)} cells committed, {len(fresh.cells)} generated")
+            continue
+        for i, (x, y) in enumerate(zip(fresh.cells, committed.cells)):
+            if x.cell_type != y.cell_type or x.source != y.source or x.metadata != y.metadata:
+                problems.append(f"/{name}: cell {i} differs from a fresh generate_assignment")
+                break
+    return problems
+
+
+def check_release(root, assignments=None) -> list:
+    """Problems found (empty list: release/ is in sync and clean)."""
+    root = Path(root).resolve()
+    have, missing = available(root, assignments)
+    problems = []
+    if assignments:
+        problems += [f"{a}: no source/{a}/{a}.ipynb" for a in missing]
+    for a in have:
+        committed_dir = root / "release" / a
+        if not committed_dir.is_dir():
+            problems.append(f"{a}: release/{a}/ is missing")
+            continue
+        with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
+            try:
+                fresh_dir = stage_assignment(root, a, Path(tmp))
+            except ReleaseError as e:
+                problems.append(f"{a}: {e}")
+                continue
+            problems += [f"{a}{p}" for p in release_differences(fresh_dir, committed_dir)]
+        src = nbformat.read(str(root / "source" / a / f"{a}.ipynb"), as_version=4)
+        texts = {n: (committed_dir / n).read_text(errors="replace") for n in _files(committed_dir)}
+        all_text = "\n".join(texts.values())
+        # decoded notebook sources too: the raw JSON escapes quotes, so a quoted line would go unseen
+        for n in texts:
+            if n.endswith(".ipynb"):
+                try:
+                    all_text += "\n" + "\n".join(c.source for c in nbformat.reads(texts[n], as_version=4).cells)
+                except Exception:  # noqa: BLE001 (an unreadable notebook is reported by the cell comparison)
+                    pass
+        for n, text in texts.items():
+            for marker in MARKERS:
+                if marker in text:
+                    problems.append(f"{a}/{n}: contains {marker!r} (solution or hidden tests leaked)")
+        visible = "\n".join(_REGION.sub("", c.source) for c in src.cells)
+        leaked = sorted(s for s in secret_lines(src, visible) if s in all_text)
+        if leaked:
+            problems.append(f"{a}: {len(leaked)} solution/hidden-test line(s) appear in release/, e.g. {leaked[0][:80]!r}")
+    return problems
