@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import gradebook as gbmod
-from . import integrity, outputs
+from . import integrity, outputs, scratch
 from .kernel import sandbox_description
 from .worker import GradeTask, grade_submission, submission_digest
 
@@ -65,6 +65,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
     log = log or (lambda msg: print(msg, file=sys.stderr))
     t_start = time.monotonic()
     course = gbmod.Course(course_root, db_url=db_url)
+    scratch.sweep(log)  # folders a killed earlier run could not remove (autograder.scratch)
     gbmod.ensure_assignment(course, assignment, log=log)
     masters = gbmod.master_cells(course, assignment)
     test_names = [m["name"] for cells in masters.values() for m in cells if m["kind"] == "test"]
@@ -79,6 +80,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
 
         start_fork_server()  # its imports overlap with the planning below
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
+        scratch.mark(Path(tmp))
         template = gbmod.export_assignment(course, assignment, Path(tmp) / "gradebook.db")
         # instructor cell ids: demo cells are left out of the graded run (autograder.integrity)
         templates = {name: integrity.template_info(course.root, assignment, name) for name in masters}

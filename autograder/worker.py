@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import integrity
+from . import integrity, scratch as _scratch
 from . import kernel as _kernel
 from .repair import UnreadableNotebook, repair_notebook
 
@@ -265,6 +265,7 @@ def _grade(task: GradeTask, prep: dict) -> dict:
     keep = os.environ.get("AUTOGRADER_KEEP_SCRATCH") == "1"
     scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
     try:
+        _scratch.mark(scratch)  # a killed owner's folder is removed by the next run (autograder.scratch)
         (scratch / "nbgrader_config.py").write_text(task.config_text)
         (scratch / "gradebook.db").write_bytes(task.template_db)
         sub = scratch / "submitted" / task.student / task.assignment
