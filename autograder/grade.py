@@ -109,7 +109,10 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
             bar = _progress(len(tasks), assignment, progress)
             try:
                 for res in runner(tasks, workers, scheduler):
-                    _merge(course, out_dir, res, log)
+                    try:
+                        _merge(course, out_dir, res, log)
+                    except OSError as e:  # full disk, read-only or unwritable grades/: stop loudly, keep what is saved
+                        raise gbmod.CourseError(_unwritable(out_dir, e, len(results))) from e
                     results.append(res)
                     if bar is not None:
                         bar.set_postfix_str(f"{res['student']}: {res['status']}", refresh=False)
@@ -128,6 +131,18 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
     summary = json.loads(summary_path.read_text())
     summary["results"] = results
     return summary
+
+
+def _unwritable(out_dir: Path, e: OSError, saved: int) -> str:
+    import errno
+
+    fix = {errno.ENOSPC: "free space on that disk", errno.EDQUOT: "free space (disk quota exceeded)",
+           errno.EROFS: "remount it read-write", errno.EACCES: "make it writable by this user",
+           errno.EPERM: "make it writable by this user"}.get(e.errno, "fix the problem named above")
+    return (f"cannot write the grading outputs: {e.strerror or e} ({e.filename or out_dir}). The batch stopped; "
+            f"the {saved} result(s) saved by this run and all earlier ones are kept in {out_dir}/results. "
+            f"To go on, {fix} or pass --output DIR on another disk, then run the same command again: "
+            "students already graded are skipped.")
 
 
 def _merge(course, out_dir, res, log) -> None:

@@ -65,8 +65,15 @@ def results_json(result: dict, visibility: str = DEFAULT_VISIBILITY) -> dict:
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError:  # full disk: leave no half-written .tmp behind (the previous file, if any, is intact)
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
 
 
 LOG_TAIL = 4000
