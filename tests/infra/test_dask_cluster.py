@@ -29,7 +29,7 @@ import pytest
 
 from tests.autograder import toycourse as T
 from tests.helpers.nbgrader_course import grading_env, solution_submission
-from tests.infra.test_kill import _leftover_processes
+from tests.infra.test_kill import _leftover_processes, descendants, still_running
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("infra_dask")]
 
@@ -173,10 +173,16 @@ def test_sigkill_a_worker_holding_a_submission(tmp_path, cluster):
             time.sleep(0.2)
         assert victim, "the slow submission never started on a worker"
         pid = client.run(os.getpid, workers=[victim])[victim]
-        # let it get as far as its notebook: the grading process and kernel run under this worker
-        time.sleep(8)
-        assert (c.root / "grades" / T.A / "results" / "slow.json").exists() is False
+        # wait until it runs the notebook: a kernel under this worker's fork server's grading process
+        end = time.monotonic() + 300
+        while not any("ipykernel" in cmd for cmd in descendants(pid).values()):
+            assert time.monotonic() < end, f"no kernel under the worker: {descendants(pid)}"
+            time.sleep(0.2)
+        family = descendants(pid)
+        assert not (c.root / "grades" / T.A / "results" / "slow.json").exists()
         os.kill(pid, signal.SIGKILL)
+        # its fork server sees the worker gone and kills the grading process and kernel at once
+        assert still_running(family, 10) == {}
         out, _ = proc.communicate(timeout=900)
         assert proc.returncode == 0, out[-4000:]
         survivors = list(client.scheduler_info()["workers"])

@@ -159,3 +159,23 @@ def test_resume_and_force_merge_into_existing_rows(graded):
          "--student", "good", "buggy_add")
     assert {s: r["score"] for s, r in _results(root).items()} == before
     assert _submission_rows(url) == {s: 1 for s in EXPECTED}
+
+
+def test_grade_into_an_empty_database_with_the_db_url_flag(tmp_path, db_url):
+    """A fresh clone: the database is empty, `--db-url` points at it; the grader builds the assignment's
+    rows from source/ (in a scratch sqlite gradebook, then copied in) and merges the students."""
+    from nbgrader.api import Gradebook
+
+    from tests.autograder import toycourse as T
+    from tests.helpers.nbgrader_course import solution_submission
+
+    c = T.make_course(tmp_path / "course")
+    c.submit(T.A, "good", solution_submission(c.source_nb(T.A)))
+    c.submit(T.A, "buggy", T.with_answer(c, "add", "def add(a, b):\n    return a - b\n"))
+    proc = _cli(c.root, "grade", T.A, "--workers", "2", "--no-progress", "--db-url", db_url)
+    assert "generating them from source/" in proc.stderr
+    with Gradebook(db_url) as gb:
+        scores = {s.student.id: s.score for s in gb.find_assignment(T.A).submissions}
+        cells = {g.cell.name: g.max_score for g in gb.find_submission(T.A, "good").notebooks[0].grades}
+    assert scores == {"good": 6.0, "buggy": 4.0}
+    assert cells == {"test_add": 2.0, "test_scale": 3.0, "test_scale_one": 1.0}

@@ -40,9 +40,11 @@ A = "optimizers"
 LOOP = "while True:\n    pass\n"
 UNDEFINED = "raise RuntimeError('this answer is not written yet')\n"
 
-# attack name in tests/adversarial/attacks.py -> (attacked function, expected status)
+# attack name in tests/adversarial/attacks.py -> (attacked function, expected status): the policy scan
+# (autograder/policy.py, rule tamper_class) flags a class that
+# redefines __eq__/__iter__/__len__ in an answer cell, and the attack must gain no points either way
 HOSTILE = {
-    "eq_always_true": ("sgd", "graded"),
+    "eq_always_true": ("sgd", "flagged"),
 }
 
 

@@ -26,8 +26,12 @@ PEAK_LIMIT_KB = 500_000
 def test_class_is_graded_exactly(tmp_path):
     from nbgrader.api import Gradebook
 
+    import time
+
     kinds = G.kinds(n_mutants=6, n_correct=1)
+    t0 = time.monotonic()
     expected = G.reference(tmp_path / "reference", kinds, CELL_TIMEOUT)
+    print(f"\nreference grading of {len(kinds)} kinds by plain nbgrader: {time.monotonic() - t0:.0f} s")
     assert expected["solution"][1] > 0 and expected[kinds[1].name][1] < expected["solution"][1]  # a sane oracle
     course = G.new_course(tmp_path / "class")
     assigned = G.build_class(course, N, kinds)
@@ -40,5 +44,5 @@ def test_class_is_graded_exactly(tmp_path):
     assert sorted(rows) == sorted(assigned)  # one row per student, none missing (unreadable ones score 0)
     assert 0 < peak_kb < PEAK_LIMIT_KB, f"coordinator peak RSS {peak_kb / 1024:.0f} MB"
     rate = N / (wall / 60) / WORKERS
-    print(f"\n{N} submissions ({len(kinds)} kinds) in {wall:.0f} s on {WORKERS} workers: "
+    print(f"{N} submissions ({len(kinds)} kinds) in {wall:.0f} s on {WORKERS} workers: "
           f"{rate:.1f} submissions/min/core; coordinator peak RSS {peak_kb / 1024:.0f} MB; load {os.getloadavg()[0]:.1f}")
