@@ -113,6 +113,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
                         _merge(course, out_dir, res, log)
                     except OSError as e:  # full disk, read-only or unwritable grades/: stop loudly, keep what is saved
                         raise gbmod.CourseError(_unwritable(out_dir, e, len(results))) from e
+                    res.pop("files", None)  # on disk in autograded/ now: memory stays flat in class size
                     results.append(res)
                     if bar is not None:
                         bar.set_postfix_str(f"{res['student']}: {res['status']}", refresh=False)

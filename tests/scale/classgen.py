@@ -119,19 +119,34 @@ def new_course(root: Path) -> ScratchCourse:
     return course
 
 
-def reference(root: Path, kinds_: list[Kind], cell_timeout: int) -> dict:
-    """``{kind name: (status, score)}``: each notebook kind graded once by plain ``nbgrader autograde``."""
-    course = new_course(root)
+def reference(root: Path, kinds_: list[Kind], cell_timeout: int, shards: int = 2) -> dict:
+    """``{kind name: (status, score)}``: each notebook kind graded once by plain ``nbgrader autograde``.
+
+    The kinds are dealt into ``shards`` scratch courses whose nbgrader runs go in parallel (one per core).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     src = read_source(A, reduced=True)
     graded = [k for k in kinds_ if k.raw is None and k.oracle is None]
-    for k in graded:
-        _write(course.root / "submitted" / k.name / A, notebook(k, src))
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", A, "--force",
-                           f"--ExecutePreprocessor.timeout={cell_timeout}", f"--Execute.timeout={cell_timeout}"],
-                          cwd=course.root, env=grading_env(), capture_output=True, text=True, timeout=3600)
-    if proc.returncode != 0:
-        raise RuntimeError(f"reference nbgrader autograde failed:\n{proc.stderr[-4000:]}")
-    scores = {k.name: course.result(A, k.name).total for k in graded}
+
+    def run_shard(i: int) -> dict:
+        mine = graded[i::shards]
+        if not mine:
+            return {}
+        course = new_course(Path(root) / f"shard{i}")
+        for k in mine:
+            _write(course.root / "submitted" / k.name / A, notebook(k, src))
+        proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", A, "--force",
+                               f"--ExecutePreprocessor.timeout={cell_timeout}", f"--Execute.timeout={cell_timeout}"],
+                              cwd=course.root, env=grading_env(), capture_output=True, text=True, timeout=3600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"reference nbgrader autograde failed:\n{proc.stderr[-4000:]}")
+        return {k.name: course.result(A, k.name).total for k in mine}
+
+    scores = {}
+    with ThreadPoolExecutor(max_workers=shards) as pool:
+        for part in pool.map(run_shard, range(shards)):
+            scores.update(part)
     out = {}
     for k in kinds_:
         if k.raw is not None:
