@@ -153,6 +153,7 @@ def postgres_server():
 def db_url_for(kind: str, folder: Path, request) -> str:
     """A fresh, empty gradebook URL of ``kind`` ("sqlite" or "postgresql")."""
     if kind == "sqlite":
+        Path(folder).mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{Path(folder) / 'gradebook.db'}"
     return request.getfixturevalue("postgres_server").create_database()
 
