@@ -33,6 +33,7 @@ nbgrader's gradebook (manual grades and late penalties win) for the reports.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from dataclasses import dataclass, field
@@ -259,8 +260,12 @@ def output_dir(course_root: Path, assignment: str, override=None) -> Path:
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError:  # full disk: leave no half-written .tmp behind (the previous file, if any, is intact)
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_result(out_dir: Path, result: StudentResult) -> Path:
@@ -301,16 +306,14 @@ def write_tables(out_dir: Path, assignment: str, test_names: list, run_info: dic
     """``grades.csv`` and ``summary.json`` from every ``results/*.json``."""
     results = read_results(out_dir)
     csv_path = Path(out_dir) / "grades.csv"
-    tmp = csv_path.with_name("grades.csv.tmp")
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["student_id", "assignment", "score", "max_score", "status", *test_names])
-        for sid, r in sorted(results.items()):
-            per = {t.name: t.score for t in r.tests}
-            w.writerow([sid, assignment, f"{r.score:g}", f"{r.max_score:g}", str(r.status),
-                        *(f"{per[n]:g}" if n in per else "" for n in test_names)])
-    os.replace(tmp, csv_path)
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["student_id", "assignment", "score", "max_score", "status", *test_names])
+    for sid, r in sorted(results.items()):
+        per = {t.name: t.score for t in r.tests}
+        w.writerow([sid, assignment, f"{r.score:g}", f"{r.max_score:g}", str(r.status),
+                    *(f"{per[n]:g}" if n in per else "" for n in test_names)])
+    _atomic_write(csv_path, buf.getvalue())
     counts: dict = {}
     students = {}
     for sid, r in sorted(results.items()):

@@ -15,6 +15,9 @@ _BIN = str(Path(sys.executable).parent)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
+# `postgres_server` (a throwaway PostgreSQL per test process) and `db_url` (sqlite and postgresql)
+from tests.helpers.postgres import db_url, postgres_server  # noqa: E402,F401
+
 
 def pytest_terminal_summary(terminalreporter):
     """Say where the browser tests left their screenshots (also under xdist)."""

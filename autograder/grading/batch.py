@@ -23,8 +23,9 @@ from pathlib import Path
 from . import gradebook as gbmod
 from . import reduce
 from .. import results as resmod
-from ..course import Course
+from ..course import Course, CourseError
 from ..results import Status, StudentResult
+from . import scratch
 from .kernel import sandbox_description
 from .policy import configured_restrictions
 from .task import GradeTask, grade_submission, submission_digest
@@ -69,6 +70,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
     log = log or (lambda msg: print(msg, file=sys.stderr))
     t_start = time.monotonic()
     course = Course(course_root, db_url=db_url)
+    scratch.sweep(log)  # folders a killed earlier run could not remove (autograder.grading.scratch)
     gbmod.ensure_assignment(course, assignment, log=log)
     masters = gbmod.master_cells(course, assignment)
     test_names = [m["name"] for cells in masters.values() for m in cells if m["kind"] == "test"]
@@ -83,6 +85,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
 
         start_fork_server()  # its imports overlap with the planning below
     with tempfile.TemporaryDirectory(prefix="autograder-batch-") as tmp:
+        scratch.mark(Path(tmp))
         template = gbmod.export_assignment(course, assignment, Path(tmp) / "gradebook.db")
         # instructor cell ids: demo cells are left out of the graded run (autograder.grading.reduce)
         templates = {name: reduce.template_info(course.root, assignment, name) for name in masters}
@@ -112,7 +115,11 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
             bar = _progress(len(tasks), assignment, progress)
             try:
                 for res in runner(tasks, workers, scheduler):
-                    _merge(course, out_dir, res, log)
+                    try:
+                        _merge(course, out_dir, res, log)
+                    except OSError as e:  # full disk, read-only or unwritable grades/: stop loudly, keep what is saved
+                        raise CourseError(_unwritable(out_dir, e, len(results))) from e
+                    res.files = {}  # on disk in autograded/ now: memory stays flat in class size
                     results.append(res)
                     if bar is not None:
                         bar.set_postfix_str(f"{res.student}: {res.status}", refresh=False)
@@ -131,6 +138,18 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
     summary = json.loads(summary_path.read_text())
     summary["results"] = results
     return summary
+
+
+def _unwritable(out_dir: Path, e: OSError, saved: int) -> str:
+    import errno
+
+    fix = {errno.ENOSPC: "free space on that disk", errno.EDQUOT: "free space (disk quota exceeded)",
+           errno.EROFS: "remount it read-write", errno.EACCES: "make it writable by this user",
+           errno.EPERM: "make it writable by this user"}.get(e.errno, "fix the problem named above")
+    return (f"cannot write the grading outputs: {e.strerror or e} ({e.filename or out_dir}). The batch stopped; "
+            f"the {saved} result(s) saved by this run and all earlier ones are kept in {out_dir}/results. "
+            f"To go on, {fix} or pass --output DIR on another disk, then run the same command again: "
+            "students already graded are skipped.")
 
 
 def _merge(course, out_dir, res: StudentResult, log) -> None:

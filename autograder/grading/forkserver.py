@@ -23,9 +23,10 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
-from .procs import Proc, start_time
+from .procs import Proc, kill_group, start_time
 
 
 def serve() -> None:
@@ -36,6 +37,7 @@ def serve() -> None:
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     stdin, stdout = sys.stdin, sys.stdout
+    launched: dict = {}  # pid -> (start time, job path): cleaned up if our client dies
     for line in stdin:
         job = line.strip()
         if not job:
@@ -53,8 +55,48 @@ def serve() -> None:
                 code = 1
             finally:
                 os._exit(code)
-        stdout.write(f"{pid} {start_time(pid)}\n")
+        launched[pid] = (start_time(pid), Path(job))
+        stdout.write(f"{pid} {launched[pid][0]}\n")
         stdout.flush()
+        for done in [p for p, (_, j) in launched.items() if not j.parent.exists()]:
+            del launched[done]  # its client already removed the scratch folder
+    _client_gone(launched)
+
+
+def _client_gone(launched: dict) -> None:
+    """stdin closed: our client (the coordinator or a Dask worker) finished or was killed.
+
+    A SIGKILLed client never runs its cleanup, so its grading processes, their
+    kernels and their scratch folders would outlive it: kill and remove what is
+    still there (after a normal exit nothing is).
+    """
+    launched = {p: v for p, v in launched.items() if v[1].parent.exists()}
+    if not launched:
+        return
+    procs = {pid: Proc(pid, start) for pid, (start, _) in launched.items()}
+    for proc in procs.values():
+        kill_group(proc)
+    for _ in range(3):  # a kernel being started as its grader was killed writes kernel.pid a bit later
+        for _, job in launched.values():
+            _kill_kernel(job.parent / "ipc" / "kernel.pid")
+        time.sleep(0.3)
+    if os.environ.get("AUTOGRADER_KEEP_SCRATCH") != "1":
+        import shutil
+
+        for _, job in launched.values():
+            if job.parent.name.startswith("autograder-"):
+                shutil.rmtree(job.parent, ignore_errors=True)
+
+
+def _kill_kernel(pid_file: Path) -> None:
+    """Kill the kernel recorded in ``ipc/kernel.pid`` (pid and start time), if it still runs."""
+    try:
+        pid, start = (pid_file.read_text().split() + ["0"])[:2]
+        proc = Proc(int(pid), int(start))
+    except (OSError, ValueError):
+        return
+    if proc.start:
+        kill_group(proc)
 
 
 class ForkServer:

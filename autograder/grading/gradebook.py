@@ -15,6 +15,7 @@ import warnings
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from ..course import Course, CourseError
+from . import scratch
 
 
 def _has_assignment(course: Course, assignment: str) -> bool:
@@ -92,6 +94,7 @@ def export_assignment(course: Course, assignment: str, dest: Path) -> bytes:
     # nbgrader commits (fsync) once per row: build on tmpfs when there is one (~40 commits, ~1 s on disk)
     shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     with tempfile.TemporaryDirectory(prefix="autograder-gb-", dir=shm) as tmp:
+        scratch.mark(Path(tmp))
         build = Path(tmp) / "gradebook.db"
         _stamp_like(course.db_url, build)
         copy_assignment_rows(course.db_url, f"sqlite:///{build}", assignment)
@@ -167,6 +170,21 @@ def master_cells(course: Course, assignment: str) -> dict:
     return out
 
 
+def _test_pause(point: str, student: str) -> None:
+    """Test hook: stop forever at ``point`` for ``student`` so a test can SIGKILL us there.
+
+    ``AUTOGRADER_TEST_PAUSE=merge:<student>:<flag file>`` (tests/infra/test_kill.py): the
+    coordinator writes the flag file mid-transaction, before the commit, and waits to be killed.
+    """
+    spec = os.environ.get("AUTOGRADER_TEST_PAUSE", "")
+    if spec.count(":") >= 2:
+        where, who, flag = spec.split(":", 2)
+        if where == point and who == student:
+            Path(flag).write_text(str(os.getpid()))
+            while True:
+                time.sleep(60)
+
+
 def merge_result(course: Course, result) -> None:
     """Write one task's :class:`autograder.results.StudentResult` into the gradebook and autograded/ folder."""
     assignment, student = result.assignment, result.student
@@ -193,6 +211,7 @@ def merge_result(course: Course, result) -> None:
                     continue
                 g.auto_score = c["auto_score"]
                 g.needs_manual_grade = c["needs_manual_grade"]
+        _test_pause("merge", student)
         gb.db.commit()
     files = result.files or {}
     if files:

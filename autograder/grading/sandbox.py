@@ -267,6 +267,9 @@ def probe() -> tuple[bool, str]:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="autograder-probe-") as tmp:
+        from .scratch import mark
+
+        mark(tmp)  # removed by the next run if this process is killed here (autograder.scratch)
         work, ipc = os.path.join(tmp, "w"), os.path.join(tmp, "ipc")
         os.mkdir(work)
         os.mkdir(ipc)

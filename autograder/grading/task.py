@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import reduce
+from . import scratch as _scratch
 from . import kernel as _kernel
 from . import procs
 from .repair import UnreadableNotebook, repair_notebook
@@ -201,6 +202,7 @@ def _grade(task: GradeTask, prep: dict) -> StudentResult:
     keep = os.environ.get("AUTOGRADER_KEEP_SCRATCH") == "1"
     scratch = Path(tempfile.mkdtemp(prefix="autograder-"))
     try:
+        _scratch.mark(scratch)  # a killed owner's folder is removed by the next run (autograder.grading.scratch)
         (scratch / "nbgrader_config.py").write_text(task.config_text)
         (scratch / "gradebook.db").write_bytes(task.template_db)
         sub = scratch / "submitted" / task.student / task.assignment
