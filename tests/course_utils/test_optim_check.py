@@ -22,7 +22,11 @@ def _configs(function):
     return [None, {"learning_rate": 0.05}]
 
 
-@pytest.mark.parametrize("variant", catalogue.CORRECT, ids=lambda v: v.name)
+#: the catalogue also holds the predict-then-verify functions, which optim_check does not run
+RULES = set(_SPECS) | {"newton_step"}
+
+
+@pytest.mark.parametrize("variant", [v for v in catalogue.CORRECT if v.function in RULES], ids=lambda v: v.name)
 def test_every_correct_variant_passes(variant):
     rule = _load(variant)
     if variant.function == "newton_step":
