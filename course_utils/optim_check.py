@@ -300,13 +300,15 @@ def demo_run(rule, name, surface, config=None, steps=100, label=None, **kwargs):
     learning rate is not to blame: the run's message says so and points at the sign of the update.
     """
     from .optim_adapter import torch_rule
-    from .playground import run_rule
+    from .playground import divergence_message, run_rule
 
     run = run_rule(rule, surface, config, steps=steps, name=label, **kwargs)
     if run.status in ("diverged", "escaped"):
-        ref = run_rule(torch_rule(name), surface, config, steps=steps, **kwargs)
-        if ref.status == "ok":
-            run.message = (f"{run.name}: your rule diverged at a setting where torch.optim.{_SPECS[name][0].__name__} "
-                           "converges: check the sign of the update (it should move against dw)")
-            print(run.message)
+        ref = run_rule(torch_rule(name), surface, config, steps=steps, name=f"torch.optim.{_SPECS[name][0].__name__}",
+                       **kwargs)
+        message = divergence_message(run.name, len(run.points), ref)
+        if message:
+            run.message = message
+            if ref.status == "ok":
+                print(run.message)
     return run

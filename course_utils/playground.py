@@ -165,6 +165,20 @@ def run_rule(rule: Callable, surface="quadratic", config: Mapping | None = None,
     return Run(name, np.column_stack([xs, ys]), np.asarray(losses), status, message, cfg, trace)
 
 
+def divergence_message(name: str, step: int, ref) -> str | None:
+    """What to say when a student's rule diverged, given torch.optim's run (``ref``) at the same setting.
+
+    torch.optim diverging too means the learning rate is too large; torch.optim converging means the rule
+    is wrong (most often the sign of the update), not the learning rate. ``None``: nothing to add.
+    """
+    if ref.status in ("diverged", "escaped"):
+        return f"{name} diverged at step {step} (the learning rate is too large: {ref.name} diverges here too)"
+    if ref.status == "ok":
+        return (f"{name}: your rule diverged at step {step}, but {ref.name} converges at this learning rate: "
+                "check the sign of the update (it should move against dw)")
+    return None
+
+
 # --- which rule is which ------------------------------------------------------
 
 #: The course's rule names and the kind of update each one is (theory and reference lookups).
@@ -638,12 +652,7 @@ class Playground:
         """Blame the rule, not the learning rate, when torch.optim converges where the rule blew up."""
         kind = self.kinds[name]
         ref = reference_run(kind, self.surface, self.config_for(name), steps, start, sigma, draws)
-        k = len(run.points)
-        if ref.status == "diverged":
-            run.message = f"{name} diverged at step {k} (the learning rate is too large: {ref.name} diverges here too)"
-        elif ref.status == "ok":
-            run.message = (f"{name}: your rule diverged at step {k}, but {ref.name} converges at this learning rate: "
-                           "check the sign of the update")
+        run.message = divergence_message(name, len(run.points), ref) or run.message
 
     def _student_prediction(self, key, *args):
         fn = self.predictions.get(key)

@@ -122,10 +122,10 @@ def test_demo_run_blames_the_sign_not_the_learning_rate(capsys):
 
 @pytest.mark.parametrize("assignment", ["regularization", "gradients", "optimizers", "linear_classifier"])
 def test_optim_check_repeats_no_solution_or_hidden_test_text(assignment):
-    """Student bundles carry course_utils; autograder.bundle refuses one that repeats hidden-test lines."""
+    """Student bundles carry course_utils; autograder.publishing.bundle refuses one that repeats hidden-test lines."""
     import nbformat
 
-    from autograder.bundle import find_leaks, solution_fragments
+    from autograder.publishing.bundle import find_leaks, solution_fragments
     from tests.helpers.nbgrader_course import REPO
 
     src = nbformat.read(str(REPO / "source" / assignment / f"{assignment}.ipynb"), as_version=4)

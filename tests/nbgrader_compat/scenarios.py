@@ -148,7 +148,7 @@ SCENARIOS = {s.name: s for s in [
         },
         deliberate=(Deliberate(
             "students/deleter/notebooks/p1/cells/correct_squares/*",
-            "the project puts a deleted test cell back from the gradebook and runs it (autograder.repair: "
+            "the project puts a deleted test cell back from the gradebook and runs it (autograder.grading.repair: "
             "auto_score 0.0, nothing for a TA to grade); nbgrader with add_missing_cells=False leaves it "
             "ungraded (auto_score None, needs_manual_grade True)"),),
     ),
