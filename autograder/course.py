@@ -16,6 +16,9 @@ import sys
 from functools import cached_property
 from pathlib import Path
 
+from traitlets import List, Unicode
+from traitlets.config import Configurable
+
 CONFIG_FILE = "nbgrader_config.py"
 
 
@@ -43,10 +46,21 @@ def load_config(root: Path):
     return cfg
 
 
-def discover_assignments(root: Path) -> list[str]:
-    """Assignments with a source notebook ``source/<a>/<a>.ipynb``, sorted by name."""
+class Syllabus(Configurable):
+    """The course's assignments in teaching order (``c.Syllabus.assignments`` in nbgrader_config.py)."""
+
+    assignments = List(Unicode(), default_value=[], help=(
+        "Assignment names in teaching order. Commands that handle every assignment (release, publish, demo) "
+        "follow this order; an assignment with a source notebook that is not listed comes after the listed "
+        "ones, by name. Empty: every source/<a>/<a>.ipynb, by name.")).tag(config=True)
+
+
+def discover_assignments(root: Path, config=None) -> list[str]:
+    """Assignments with a source notebook ``source/<a>/<a>.ipynb``: the syllabus order first, then by name."""
     src = Path(root) / "source"
-    return sorted(p.parent.name for p in src.glob("*/*.ipynb") if p.stem == p.parent.name) if src.is_dir() else []
+    found = sorted(p.parent.name for p in src.glob("*/*.ipynb") if p.stem == p.parent.name) if src.is_dir() else []
+    order = list(Syllabus(config=config if config is not None else load_config(Path(root))).assignments)
+    return [a for a in order if a in found] + [a for a in found if a not in order]
 
 
 class Course:
@@ -80,7 +94,7 @@ class Course:
         return CourseDirectory(config=self.config)
 
     def assignments(self) -> list[str]:
-        return discover_assignments(self.root)
+        return discover_assignments(self.root, self.config)
 
     def due_date(self, assignment: str):
         """The assignment's due date in the gradebook, or None (no gradebook, no assignment, none set)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from .notebook import solution_submission
-from .publishing.release import ASSIGNMENTS, available, check_release, generate_release
+from .publishing.release import available, check_release, generate_release
 
 
 def _meta(cell) -> dict:
@@ -103,7 +103,7 @@ def run_demo(root, workers: int = 2, assignment: str | None = None, cell_timeout
 
     console = Console()
     root = Path(root).resolve()
-    have, _ = available(root, ASSIGNMENTS)
+    have, _ = available(root)
     if not have:
         console.print("[red]no source/<assignment>/<assignment>.ipynb found: nothing to demo[/]")
         return 1, None, None

@@ -24,6 +24,7 @@ from . import gradebook as gbmod
 from . import reduce
 from .. import results as resmod
 from ..course import Course, CourseError
+from ..notebook import Delimiters
 from ..results import Status, StudentResult
 from . import scratch
 from .kernel import sandbox_description
@@ -103,7 +104,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
                                    template_db=template, config_text=course.config_text, timestamp=ts,
                                    extra_files=extra, cell_timeout=cell_timeout, notebook_budget=notebook_budget,
                                    submission_sha256=digest, launch=launch, templates=templates,
-                                   restrictions=restrictions))
+                                   restrictions=restrictions, delimiters=Delimiters.from_config(course.config)))
         if skipped:
             log(f"skipping {len(skipped)} student(s) already graded with the same submission "
                 f"(use --force to regrade): {', '.join(skipped[:10])}{' ...' if len(skipped) > 10 else ''}")

@@ -32,7 +32,7 @@ from pathlib import Path
 from threading import Lock
 
 from . import gates as gatesmod
-from .release import ASSIGNMENTS, available
+from .release import available
 
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"  # nbgrader's own default for Exchange.root
 
@@ -195,9 +195,6 @@ def publish(root, assignments=None, *, exchange: bool = False, exchange_root: st
     """Gate, then publish; returns the exit code (0 published/checked, 1 a gate failed, 2 bad input)."""
     root = Path(root).resolve()
     known, _ = available(root, None)
-    extra = sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb")
-                   if p.parent.name == p.stem and p.parent.name not in ASSIGNMENTS)
-    known += extra
     if assignments:
         unknown = [a for a in assignments if a not in known]
         if unknown:

@@ -13,7 +13,6 @@ The full course gates (solution full marks, blank zero, execution) live in
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -22,11 +21,8 @@ from pathlib import Path
 
 import nbformat
 
-from ..course import ensure_tool_path
-
-ASSIGNMENTS = ["regularization", "gradients", "optimizers", "linear_classifier"]
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-_REGION = re.compile(r"^[ \t]*### BEGIN (SOLUTION|HIDDEN TESTS)[^\n]*\n(.*?)^[ \t]*### END \1", re.S | re.M)
+from ..course import discover_assignments, ensure_tool_path
+from ..notebook import DELIMITERS, Delimiters
 
 
 class ReleaseError(Exception):
@@ -34,8 +30,8 @@ class ReleaseError(Exception):
 
 
 def available(root: Path, assignments=None) -> tuple[list, list]:
-    """(assignments with a source notebook, requested ones without)."""
-    wanted = list(assignments or ASSIGNMENTS)
+    """(assignments with a source notebook, requested ones without); all of them, in syllabus order, by default."""
+    wanted = list(assignments or discover_assignments(Path(root)))
     have = [a for a in wanted if (root / "source" / a / f"{a}.ipynb").exists()]
     return have, [a for a in wanted if a not in have]
 
@@ -89,16 +85,50 @@ def _files(folder: Path) -> list:
                   if p.is_file() and ".ipynb_checkpoints" not in p.parts)
 
 
-def secret_lines(source_nb, visible_text: str) -> set:
+def secret_lines(source_nb, visible_text: str, delimiters: Delimiters = DELIMITERS) -> set:
     """Lines that exist only inside solution / hidden-test regions of the source."""
     secrets = set()
     for cell in source_nb.cells:
-        for m in _REGION.finditer(cell.source):
-            for line in m.group(2).splitlines():
+        for _, lines in delimiters.regions(cell.source):
+            for line in lines:
                 s = line.strip()
                 if len(s) >= 20 and not s.startswith("#") and s not in visible_text:
                     secrets.add(s)
     return secrets
+
+
+def check_release_dir(release_dir: Path, source_nb=None, delimiters: Delimiters = DELIMITERS) -> list:
+    """Problems of a release folder: markers, outputs, and lines that exist only in hidden regions.
+
+    The one leak check, run by ``release --check`` (``make check``) and by the ``leaks`` gate of ``publish``.
+    """
+    release_dir = Path(release_dir)
+    problems = []
+    texts = {}
+    for name in _files(release_dir):
+        texts[name] = (release_dir / name).read_bytes().decode("utf-8", errors="replace")
+        found = [m for m in delimiters.markers if m in texts[name]]
+        if found:
+            problems.append(f"release file {name} holds a solution/hidden-test marker ({found[0]!r})")
+        if name.endswith(".ipynb"):
+            try:
+                nb = nbformat.reads(texts[name], as_version=4)
+            except Exception:  # noqa: BLE001 - reported as such, the other checks go on
+                problems.append(f"release notebook {name} cannot be read")
+                continue
+            cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.outputs]
+            if cells:
+                problems.append(f"release notebook {name} has outputs in cells {cells}")
+            # scan the decoded sources too: JSON escapes quotes and backslashes of the raw file
+            texts[name] += "\n" + "\n".join(c.source for c in nb.cells)
+    if source_nb is not None:
+        visible = "\n".join(delimiters.outside(c.source) for c in source_nb.cells)
+        all_text = "\n".join(texts.values())
+        leaked = sorted(s for s in secret_lines(source_nb, visible, delimiters) if s in all_text)
+        if leaked:
+            problems.append(f"{len(leaked)} line(s) that exist only inside solution/hidden-test regions appear in "
+                            f"the release, e.g. {leaked[0][:80]!r}")
+    return problems
 
 
 def release_differences(fresh_dir: Path, committed_dir: Path) -> list[str]:
@@ -128,6 +158,7 @@ def check_release(root, assignments=None) -> list:
     """Problems found (empty list: release/ is in sync and clean)."""
     root = Path(root).resolve()
     have, missing = available(root, assignments)
+    delimiters = Delimiters.for_course(root)
     problems = []
     if assignments:
         problems += [f"{a}: no source/{a}/{a}.ipynb" for a in missing]
@@ -144,21 +175,5 @@ def check_release(root, assignments=None) -> list:
                 continue
             problems += [f"{a}{p}" for p in release_differences(fresh_dir, committed_dir)]
         src = nbformat.read(str(root / "source" / a / f"{a}.ipynb"), as_version=4)
-        texts = {n: (committed_dir / n).read_text(errors="replace") for n in _files(committed_dir)}
-        all_text = "\n".join(texts.values())
-        # decoded notebook sources too: the raw JSON escapes quotes, so a quoted line would go unseen
-        for n in texts:
-            if n.endswith(".ipynb"):
-                try:
-                    all_text += "\n" + "\n".join(c.source for c in nbformat.reads(texts[n], as_version=4).cells)
-                except Exception:  # noqa: BLE001 (an unreadable notebook is reported by the cell comparison)
-                    pass
-        for n, text in texts.items():
-            for marker in MARKERS:
-                if marker in text:
-                    problems.append(f"{a}/{n}: contains {marker!r} (solution or hidden tests leaked)")
-        visible = "\n".join(_REGION.sub("", c.source) for c in src.cells)
-        leaked = sorted(s for s in secret_lines(src, visible) if s in all_text)
-        if leaked:
-            problems.append(f"{a}: {len(leaked)} solution/hidden-test line(s) appear in release/, e.g. {leaked[0][:80]!r}")
+        problems += [f"{a}: {p}" for p in check_release_dir(committed_dir, src, delimiters)]
     return problems
