@@ -63,6 +63,18 @@ def discover_assignments(root: Path, config=None) -> list[str]:
     return [a for a in order if a in found] + [a for a in found if a not in order]
 
 
+def read_ledger(root, assignment: str) -> dict:
+    """The collect ledger of ``assignment`` (see :meth:`Course.ledger`); ``{}`` when there is none."""
+    import json
+
+    path = Path(root) / "collected" / f"{assignment}.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 class Course:
     """A course folder: its nbgrader config, gradebook URL and standard folders."""
 
@@ -95,6 +107,11 @@ class Course:
 
     def assignments(self) -> list[str]:
         return discover_assignments(self.root, self.config)
+
+    def ledger(self, assignment: str) -> dict:
+        """``collected/<assignment>.json``, written by ``collect``: per student, which notebook was chosen and
+        why, whether a TA should review that choice, the LMS's name for the student, its late flag and time."""
+        return read_ledger(self.root, assignment)
 
     def due_date(self, assignment: str):
         """The assignment's due date in the gradebook, or None (no gradebook, no assignment, none set)."""

@@ -32,7 +32,7 @@ from pathlib import Path
 from threading import Lock
 
 from . import gates as gatesmod
-from .release import available
+from .release import ReleaseError, available, guard_release, record_release
 
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"  # nbgrader's own default for Exchange.root
 
@@ -209,7 +209,10 @@ def publish(root, assignments=None, *, exchange: bool = False, exchange_root: st
         return 2
     try:
         info = {} if check else preflight(root, names, exchange, exchange_root, force, bundle_dir)
-    except PublishError as e:
+        if not check and not force:
+            for a in names:  # before minutes of gates: a release/ file someone edited is not silently replaced
+                guard_release(root, a, log=log)
+    except (PublishError, ReleaseError) as e:
         log(f"error: {e}")
         return 2
 
@@ -235,7 +238,10 @@ def publish(root, assignments=None, *, exchange: bool = False, exchange_root: st
             return 0
 
         for a in names:
+            if force:
+                guard_release(root, a, force=True, log=log)
             changed = _copy_release(workdir / a / "stage" / "release" / a, root / "release" / a)
+            record_release(root, a)
             log(f"release/{a}/ {'updated' if changed else 'unchanged'} (verified)")
         try:
             if exchange:

@@ -29,6 +29,75 @@ class ReleaseError(Exception):
     pass
 
 
+class ReleaseEdited(ReleaseError):
+    """A file in ``release/`` changed since the last generation wrote it; regenerating would lose that edit."""
+
+
+#: ``release/.generated.json``: each release file's digest as the last generation wrote it (commit it with
+#: release/). A file whose digest differs was edited by someone, e.g. a student working in release/.
+MANIFEST = ".generated.json"
+
+
+def _digests(folder: Path) -> dict:
+    import hashlib
+
+    return {rel: hashlib.sha256((folder / rel).read_bytes()).hexdigest() for rel in _files(folder)} \
+        if folder.is_dir() else {}
+
+
+def _manifest(root: Path) -> dict:
+    import json
+
+    try:
+        data = json.loads((root / "release" / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def record_release(root: Path, assignment: str) -> None:
+    """Remember what ``release/<assignment>/`` holds now, as the generation that wrote it."""
+    import json
+
+    manifest = _manifest(root)
+    manifest[assignment] = _digests(root / "release" / assignment)
+    path = root / "release" / MANIFEST
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+
+
+def guard_release(root: Path, assignment: str, force: bool = False, log=print) -> Path | None:
+    """Refuse to overwrite ``release/<assignment>/`` files edited since the last generation (:class:`ReleaseEdited`).
+
+    With ``force`` the edited files are copied to ``backups/release-<time>/<assignment>/`` first and that
+    folder is returned. Without a record of the last generation (a release made before this check
+    existed) there is nothing to compare with, and nothing is refused.
+    """
+    import time
+
+    root = Path(root)
+    known = _manifest(root).get(assignment)
+    if known is None:
+        return None
+    folder = root / "release" / assignment
+    edited = sorted(rel for rel, digest in _digests(folder).items() if known.get(rel) != digest)
+    if not edited:
+        return None
+    if not force:
+        raise ReleaseEdited(
+            f"release/{assignment}/{edited[0]}" + (f" and {len(edited) - 1} other file(s)" if len(edited) > 1 else "")
+            + " changed since the release was last generated: regenerating would overwrite that work. Students "
+            "work in workspace/ (`make lab` copies the release there); move the work there, or pass --force to "
+            "overwrite release/ (the edited files are first copied to backups/).")
+    backup = root / "backups" / f"release-{time.strftime('%Y%m%d-%H%M%S')}" / assignment
+    for rel in edited:
+        (backup / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(folder / rel, backup / rel)
+    log(f"release/{assignment}/: {len(edited)} edited file(s) backed up to {backup.relative_to(root)}/ before "
+        "regenerating")
+    return backup
+
+
 def available(root: Path, assignments=None) -> tuple[list, list]:
     """(assignments with a source notebook, requested ones without); all of them, in syllabus order, by default."""
     wanted = list(assignments or discover_assignments(Path(root)))
@@ -68,14 +137,22 @@ def stage_assignment(root: Path, assignment: str, dest: Path, source_nb=None) ->
     return dest / "release" / assignment
 
 
-def generate_release(root, assignments=None, log=print) -> list:
+def generate_release(root, assignments=None, log=print, force: bool = False) -> list:
+    """Regenerate ``release/<a>/`` for each assignment; refuses (:class:`ReleaseEdited`) to overwrite an
+    edited release file unless ``force`` (then it is backed up first)."""
     root = Path(root).resolve()
     have, missing = available(root, assignments)
     for a in missing:
         log(f"skip {a}: no source/{a}/{a}.ipynb yet")
+    for a in have:  # all refusals before any writing
+        if not force:
+            guard_release(root, a, log=log)
     with tempfile.TemporaryDirectory(prefix="autograder-release-") as tmp:
         for a in have:
+            if force:
+                guard_release(root, a, force=True, log=log)
             _nbgrader_generate(root, a, Path(tmp))
+            record_release(root, a)
             log(f"release/{a}/ regenerated from source/{a}/")
     return have
 
