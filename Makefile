@@ -13,7 +13,6 @@ TORCH_SPEC ?= torch==2.13.0
 WORKERS    ?= 2
 PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.installed
-ASSIGNMENTS := regularization gradients optimizers linear_classifier
 
 export COURSE_DATASET ?= digits
 # nbgrader runs `alembic` from PATH: put the venv first

@@ -19,10 +19,11 @@ c.CourseDirectory.feedback_directory = "feedback"
 # coordinator writes it; set a PostgreSQL URL here for a shared course server:
 # c.CourseDirectory.db_url = "postgresql://user@host/regopt"
 
-# Assignments, in teaching order: regularization, gradients, optimizers,
-# linear_classifier. nbgrader 0.9 keeps assignments and due dates in the
-# gradebook, not here; `python -m autograder release` creates them, and due
-# dates are set per term with
+# Assignments, in teaching order (autograder.course.Syllabus): release, publish
+# and demo follow it; an assignment folder not listed here comes after these.
+c.Syllabus.assignments = ["regularization", "gradients", "optimizers", "linear_classifier"]
+# nbgrader 0.9 keeps assignments and due dates in the gradebook, not here;
+# `python -m autograder release` creates them, and due dates are set per term with
 #   nbgrader db assignment add optimizers --duedate="2027-03-01 23:59:00 UTC"
 # Only notebooks are copied from source/<assignment>/ into release/.
 c.CourseDirectory.ignore = [

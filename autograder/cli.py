@@ -60,33 +60,60 @@ def cmd_grade(args) -> int:
     return 0
 
 
-def print_summary(summary: dict, title: str | None = None) -> None:
+#: notes in the TA table longer than this are cut at a word boundary (the full text is in summary.json)
+NOTE_CHARS = 400
+
+
+def _console():
+    """A console for the TA's tables: the terminal's width, or 160 columns when the output is a file or pipe
+    (rich would assume 80 and cut the notes)."""
     from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def _short(text: str, limit: int = NOTE_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
+
+
+def print_summary(summary: dict, title: str | None = None) -> None:
     from rich.table import Table
 
     from .results import Status
 
-    table = Table(title=title or f"{summary['assignment']}: {len(summary['students'])} student(s)")
-    for col, kw in (("student", {}), ("status", {}), ("score", {"justify": "right"}),
-                    ("time (s)", {"justify": "right"}), ("note", {"overflow": "fold"})):
-        table.add_column(col, **kw)
-    colors = {Status.GRADED: "green", Status.FLAGGED: "magenta", Status.TIMED_OUT: "yellow",
-              Status.KERNEL_DIED: "red", Status.UNREADABLE: "red", Status.MISSING: "dim", Status.ERROR: "bold red"}
-    for sid, s in summary["students"].items():
+    students = summary["students"]
+    named = any(s.get("name") for s in students.values())
+    table = Table(title=title or f"{summary['assignment']}: {len(students)} student(s)")
+    cols = [("student", {"no_wrap": True})] + ([("name", {})] if named else [])
+    cols += [("status", {"no_wrap": True}), ("score", {"justify": "right", "no_wrap": True}),
+             ("time (s)", {"justify": "right", "no_wrap": True}), ("note", {"ratio": 1})]
+    for col, kw in cols:
+        table.add_column(col, **kw)  # notes wrap at word boundaries
+    colors = {Status.GRADED: "green", Status.NEEDS_REVIEW: "cyan", Status.FLAGGED: "magenta",
+              Status.TIMED_OUT: "yellow", Status.KERNEL_DIED: "red", Status.UNREADABLE: "red",
+              Status.MISSING: "dim", Status.ERROR: "bold red"}
+    for sid, s in students.items():
         note = s.get("reason") or ""
         if s.get("repairs"):
             note = (note + "; " if note else "") + "repaired: " + "; ".join(s["repairs"])
         secs = s.get("seconds")
-        table.add_row(sid, f"[{colors.get(s['status'], 'white')}]{s['status']}[/]",
-                      f"{s['score']:g}/{s['max_score']:g}", f"{secs:.1f}" if secs is not None else "",
-                      note[:160])
-    console = Console()
+        row = [sid] + ([s.get("name") or ""] if named else [])
+        row += [f"[{colors.get(s['status'], 'white')}]{s['status']}[/]", f"{s['score']:g}/{s['max_score']:g}",
+                f"{secs:.1f}" if secs is not None else "", _short(note)]
+        table.add_row(*row)
+    console = _console()
     console.print(table)
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("counts", {}).items()))
     out = summary.get("output_dir")
     console.print(f"{counts}. Wall time {summary.get('wall_seconds', 0):.1f} s.")
     if summary.get("sandbox"):
         console.print(f"Student kernels: {summary['sandbox']}", markup=False)
+    for w in summary.get("warnings") or []:
+        console.print(f"[bold yellow]warning:[/] {w}")
     if out:
         console.print(f"Outputs: {out}/grades.csv, {out}/results/<student>.json, {out}/summary.json; "
                       "nbgrader gradebook and autograded/ updated.")
@@ -108,20 +135,24 @@ def cmd_release(args) -> int:
             return 1
         print("release/ is in sync with source/ and carries no solutions or hidden tests")
         return 0
-    generate_release(root, args.assignments or None)
+    from .publishing.release import ReleaseError
+
+    try:
+        generate_release(root, args.assignments or None, force=args.force)
+    except ReleaseError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
 def cmd_demo(args) -> int:
-    from rich.console import Console
-
     from .demo import run_demo
 
     rc, summary, dest = run_demo(_course_root(args), workers=args.workers, assignment=args.assignment,
                                  cell_timeout=args.timeout_cell, skip_checks=args.skip_checks)
     if summary is not None:
         print_summary(summary, title=f"demo: {summary['assignment']}")
-        Console().print(f"Gradebook: {dest / 'gradebook.db'}; autograded notebooks: {dest / 'autograded'}/")
+        _console().print(f"Gradebook: {dest / 'gradebook.db'}; autograded notebooks: {dest / 'autograded'}/")
     return rc
 
 
@@ -296,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "for solution and hidden-test markers.")
     p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
     p.add_argument("--check", action="store_true", help="verify release/ instead of writing it")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite release/ files edited since the last generation (they are backed up first)")
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("demo", help="build release/, check it, grade sample submissions, print the table",
@@ -408,7 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exchange", action="store_true",
                    help="nbgrader release_assignment into the exchange (Exchange.root from nbgrader_config.py)")
     p.add_argument("--exchange-root", metavar="DIR", help="exchange folder (overrides Exchange.root; implies --exchange)")
-    p.add_argument("--force", action="store_true", help="replace assignments already released in the exchange")
+    p.add_argument("--force", action="store_true",
+                   help="replace assignments already released in the exchange, and release/ files edited since "
+                        "the last generation (backed up to backups/ first)")
     p.add_argument("--bundle", metavar="DIR", help="also write student zips (regopt-<assignment>.zip) to DIR")
     p.add_argument("--check", action="store_true",
                    help="run the gates and check release/ is in sync; write nothing (CI)")

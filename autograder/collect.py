@@ -42,7 +42,7 @@ from pathlib import Path, PurePosixPath
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 from traitlets import Unicode
 
-from .course import CourseError
+from .course import CourseError, read_ledger
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
@@ -164,12 +164,7 @@ class CollectReport:
 
 def load_ledger(course_root, assignment: str) -> dict:
     """``collected/<assignment>.json``: per student, what collect chose and why, the LMS name, late flag and time."""
-    path = Path(course_root) / "collected" / f"{assignment}.json"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    return read_ledger(course_root, assignment)
 
 
 def load_roster(path) -> set:

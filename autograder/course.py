@@ -16,6 +16,9 @@ import sys
 from functools import cached_property
 from pathlib import Path
 
+from traitlets import List, Unicode
+from traitlets.config import Configurable
+
 CONFIG_FILE = "nbgrader_config.py"
 
 
@@ -43,10 +46,33 @@ def load_config(root: Path):
     return cfg
 
 
-def discover_assignments(root: Path) -> list[str]:
-    """Assignments with a source notebook ``source/<a>/<a>.ipynb``, sorted by name."""
+class Syllabus(Configurable):
+    """The course's assignments in teaching order (``c.Syllabus.assignments`` in nbgrader_config.py)."""
+
+    assignments = List(Unicode(), default_value=[], help=(
+        "Assignment names in teaching order. Commands that handle every assignment (release, publish, demo) "
+        "follow this order; an assignment with a source notebook that is not listed comes after the listed "
+        "ones, by name. Empty: every source/<a>/<a>.ipynb, by name.")).tag(config=True)
+
+
+def discover_assignments(root: Path, config=None) -> list[str]:
+    """Assignments with a source notebook ``source/<a>/<a>.ipynb``: the syllabus order first, then by name."""
     src = Path(root) / "source"
-    return sorted(p.parent.name for p in src.glob("*/*.ipynb") if p.stem == p.parent.name) if src.is_dir() else []
+    found = sorted(p.parent.name for p in src.glob("*/*.ipynb") if p.stem == p.parent.name) if src.is_dir() else []
+    order = list(Syllabus(config=config if config is not None else load_config(Path(root))).assignments)
+    return [a for a in order if a in found] + [a for a in found if a not in order]
+
+
+def read_ledger(root, assignment: str) -> dict:
+    """The collect ledger of ``assignment`` (see :meth:`Course.ledger`); ``{}`` when there is none."""
+    import json
+
+    path = Path(root) / "collected" / f"{assignment}.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class Course:
@@ -80,7 +106,12 @@ class Course:
         return CourseDirectory(config=self.config)
 
     def assignments(self) -> list[str]:
-        return discover_assignments(self.root)
+        return discover_assignments(self.root, self.config)
+
+    def ledger(self, assignment: str) -> dict:
+        """``collected/<assignment>.json``, written by ``collect``: per student, which notebook was chosen and
+        why, whether a TA should review that choice, the LMS's name for the student, its late flag and time."""
+        return read_ledger(self.root, assignment)
 
     def due_date(self, assignment: str):
         """The assignment's due date in the gradebook, or None (no gradebook, no assignment, none set)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from .notebook import solution_submission
-from .publishing.release import ASSIGNMENTS, available, check_release, generate_release
+from .publishing.release import ReleaseError, available, check_release, generate_release
 
 
 def _meta(cell) -> dict:
@@ -103,14 +103,18 @@ def run_demo(root, workers: int = 2, assignment: str | None = None, cell_timeout
 
     console = Console()
     root = Path(root).resolve()
-    have, _ = available(root, ASSIGNMENTS)
+    have, _ = available(root)
     if not have:
         console.print("[red]no source/<assignment>/<assignment>.ipynb found: nothing to demo[/]")
         return 1, None, None
     rc = 0
     if not skip_checks:
         console.rule("1. release/ from source/ (nbgrader generate_assignment)")
-        generate_release(root, have, log=console.print)
+        try:
+            generate_release(root, have, log=console.print)
+        except ReleaseError as e:
+            console.print(f"[red]error:[/] {e}", markup=True)
+            return 2, None, None
         console.rule("2. quick course checks (release in sync, no solutions or hidden tests leaked)")
         problems = check_release(root, have)
         for p in problems:

@@ -54,6 +54,7 @@ class Status(StrEnum):
     """How a submission's grading ended (the ``status`` column and field of every output)."""
 
     GRADED = "graded"                    # every cell ran (or failed on its own)
+    NEEDS_REVIEW = "needs_review"        # graded, but collect could not tell which notebook is the submission
     FLAGGED = "flagged"                  # the policy scan voided tests: for TA review
     TIMED_OUT = "timed_out"              # a cell or the notebook budget ran out
     KERNEL_DIED = "kernel_died"          # the kernel crashed (memory, segfault)
@@ -168,6 +169,21 @@ class StudentResult:
     def percent(self) -> float:
         return 100.0 * self.score / self.max_score if self.max_score else 0.0
 
+    def mark_for_review(self, why: str) -> "StudentResult":
+        """``collect`` could not tell which notebook is the submission: keep the score, ask a TA to confirm.
+
+        Only a cleanly graded result changes status; any other status already needs a look, and gets the
+        reason appended.
+        """
+        if not why:
+            return self
+        note = f"needs review: {why}"
+        if self.status == Status.GRADED:
+            self.status, self.reason = Status.NEEDS_REVIEW, why
+        elif note not in (self.reason or ""):
+            self.reason = f"{self.reason}; {note}" if self.reason else note
+        return self
+
     def void(self, findings: list[dict], functions) -> "StudentResult":
         """Zero the tests voided by policy ``findings``; the status becomes ``flagged`` with the reasons.
 
@@ -186,7 +202,7 @@ class StudentResult:
         reason = "; ".join(f"{f['rule']}: {f['message']} ({f['cell']}, line {f['line']})" for f in findings[:8])
         if len(findings) > 8:
             reason += f" (+{len(findings) - 8} more)"
-        if self.status not in (Status.GRADED, Status.FLAGGED) and self.reason:
+        if self.status not in (Status.GRADED, Status.FLAGGED, Status.NEEDS_REVIEW) and self.reason:
             reason += f"; also {self.status}: {self.reason}"
         self.status, self.reason, self.policy = Status.FLAGGED, reason, findings
         return self
@@ -302,8 +318,9 @@ def _log_tail(out_dir: Path, student: str) -> str:
         return ""
 
 
-def write_tables(out_dir: Path, assignment: str, test_names: list, run_info: dict) -> tuple[Path, Path]:
-    """``grades.csv`` and ``summary.json`` from every ``results/*.json``."""
+def write_tables(out_dir: Path, assignment: str, test_names: list, run_info: dict,
+                 names: dict | None = None) -> tuple[Path, Path]:
+    """``grades.csv`` and ``summary.json`` from every ``results/*.json``; ``names``: the LMS's names by id."""
     results = read_results(out_dir)
     csv_path = Path(out_dir) / "grades.csv"
     buf = io.StringIO()
@@ -322,6 +339,8 @@ def write_tables(out_dir: Path, assignment: str, test_names: list, run_info: dic
                          "seconds": r.seconds, "cell_seconds": r.cell_seconds, "repairs": r.repairs,
                          "sandbox": r.sandbox, "flags": sorted({f["rule"] for f in r.policy}),
                          "graded_at": r.graded_at}
+        if names and names.get(sid):
+            students[sid]["name"] = names[sid]
         if r.status == Status.ERROR:
             students[sid]["log_tail"] = _log_tail(out_dir, sid)
     summary = {"assignment": assignment, "tests": test_names, "counts": counts, **run_info, "students": students}
@@ -384,6 +403,7 @@ def load_results(root: Path, assignment: str, db_url: str | None = None) -> list
             if run.tests and (not r.tests or run.status != Status.GRADED):
                 r.tests = [TestResult(t.name, t.score, t.max_score, t.message, t.notebook) for t in run.tests]
             r.status, r.reason = run.status, run.reason
+            r.repairs = run.repairs
             r.late_penalty = r.late_penalty or run.late_penalty
             r.seconds = run.seconds
         elif not r.tests:

@@ -61,7 +61,8 @@ class SyncReport:
 def _release_files(release: Path):
     for path in sorted(release.rglob("*")):
         rel = path.relative_to(release)
-        if path.is_file() and not IGNORED & set(rel.parts):
+        # dotfiles are the instructor's bookkeeping (release/.generated.json), not course material
+        if path.is_file() and not IGNORED & set(rel.parts) and not any(p.startswith(".") for p in rel.parts):
             yield rel, path
 
 

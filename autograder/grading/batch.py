@@ -24,13 +24,15 @@ from . import gradebook as gbmod
 from . import reduce
 from .. import results as resmod
 from ..course import Course, CourseError
+from ..notebook import Delimiters
 from ..results import Status, StudentResult
 from . import scratch
 from .kernel import sandbox_description
 from .policy import configured_restrictions
 from .task import GradeTask, grade_submission, submission_digest
 
-RESUMABLE = {Status.GRADED, Status.FLAGGED, Status.TIMED_OUT, Status.KERNEL_DIED, Status.UNREADABLE}
+RESUMABLE = {Status.GRADED, Status.NEEDS_REVIEW, Status.FLAGGED, Status.TIMED_OUT, Status.KERNEL_DIED,
+             Status.UNREADABLE}
 MAX_EXTRA_FILE = 20_000_000
 
 
@@ -72,6 +74,10 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
     course = Course(course_root, db_url=db_url)
     scratch.sweep(log)  # folders a killed earlier run could not remove (autograder.grading.scratch)
     gbmod.ensure_assignment(course, assignment, log=log)
+    ledger = course.ledger(assignment)  # what collect chose per student, LMS names and late flags
+    warnings = _late_warnings(course, assignment, ledger)
+    for w in warnings:
+        log(f"warning: {w}")
     masters = gbmod.master_cells(course, assignment)
     test_names = [m["name"] for cells in masters.values() for m in cells if m["kind"] == "test"]
     out_dir = resmod.output_dir(course.root, assignment, output)
@@ -103,7 +109,7 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
                                    template_db=template, config_text=course.config_text, timestamp=ts,
                                    extra_files=extra, cell_timeout=cell_timeout, notebook_budget=notebook_budget,
                                    submission_sha256=digest, launch=launch, templates=templates,
-                                   restrictions=restrictions))
+                                   restrictions=restrictions, delimiters=Delimiters.from_config(course.config)))
         if skipped:
             log(f"skipping {len(skipped)} student(s) already graded with the same submission "
                 f"(use --force to regrade): {', '.join(skipped[:10])}{' ...' if len(skipped) > 10 else ''}")
@@ -113,10 +119,12 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
             log(f"grading {len(tasks)} submission(s) of {assignment!r} on {where}")
             runner = _run_dask if scheduler else _run_local
             bar = _progress(len(tasks), assignment, progress)
+            say = (lambda msg: bar.write(msg, file=sys.stderr)) if bar is not None else log  # lines above the bar
             try:
                 for res in runner(tasks, workers, scheduler):
+                    res.mark_for_review((ledger.get(res.student) or {}).get("needs_review") or "")
                     try:
-                        _merge(course, out_dir, res, log)
+                        _merge(course, out_dir, res, say)
                     except OSError as e:  # full disk, read-only or unwritable grades/: stop loudly, keep what is saved
                         raise CourseError(_unwritable(out_dir, e, len(results))) from e
                     res.files = {}  # on disk in autograded/ now: memory stays flat in class size
@@ -134,10 +142,23 @@ def grade(course_root, assignment: str, *, workers: int | None = None, scheduler
                 "cell_timeout": cell_timeout, "notebook_budget": notebook_budget,
                 "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "output_dir": str(out_dir)}
-    _, summary_path = resmod.write_tables(out_dir, assignment, test_names, run_info)
+    if warnings:
+        run_info["warnings"] = warnings
+    names = {sid: e["lms_name"] for sid, e in ledger.items() if isinstance(e, dict) and e.get("lms_name")}
+    _, summary_path = resmod.write_tables(out_dir, assignment, test_names, run_info, names=names)
     summary = json.loads(summary_path.read_text())
     summary["results"] = results
     return summary
+
+
+def _late_warnings(course: Course, assignment: str, ledger: dict) -> list[str]:
+    """The LMS marked submissions late but nbgrader has no due date to compute a penalty from."""
+    late = sorted(sid for sid, e in ledger.items() if isinstance(e, dict) and e.get("lms_late"))
+    if not late or course.due_date(assignment) is not None:
+        return []
+    return [f"the LMS marked {len(late)} submission(s) late ({', '.join(late[:10])}{' ...' if len(late) > 10 else ''}) "
+            f"but {assignment!r} has no due date in the gradebook, so no late penalty is applied. Set it with "
+            f"`nbgrader db assignment add {assignment} --duedate=\"YYYY-MM-DD HH:MM:SS UTC\"` and regrade with --force."]
 
 
 def _unwritable(out_dir: Path, e: OSError, saved: int) -> str:

@@ -23,7 +23,8 @@ from pathlib import Path
 import nbformat
 
 from . import policy
-from .repair import HIDDEN_RE, MISSING_NOTE
+from ..notebook import DELIMITERS, Delimiters
+from .repair import MISSING_NOTE
 
 
 def _norm(src: str) -> str:
@@ -54,7 +55,8 @@ def template_info(course_root, assignment: str, notebook: str) -> dict:
 
 # --- the reduced notebook ------------------------------------------------------------------------
 
-def graded_notebook(data: bytes, masters: list, template: dict) -> tuple[bytes, list, dict]:
+def graded_notebook(data: bytes, masters: list, template: dict,
+                    delimiters: Delimiters = DELIMITERS) -> tuple[bytes, list, dict]:
     """Repaired notebook bytes -> ``(reduced bytes, student cells, info)``.
 
     Student cells are :class:`autograder.grading.policy.StudentCell` for the policy scan.
@@ -75,7 +77,7 @@ def graded_notebook(data: bytes, masters: list, template: dict) -> tuple[bytes, 
             student.append(policy.StudentCell(cell.source, gid, i))
         elif kind in ("test", "locked", "task"):
             # what the student saw; the trusted process restores the gradebook's version
-            cell.source = HIDDEN_RE.sub("", cell.source.replace(MISSING_NOTE, ""))
+            cell.source = delimiters.strip_hidden(cell.source.replace(MISSING_NOTE, ""))
         elif template and (cell.get("id") in ids or _norm(cell.source) in demos):
             dropped += 1
             continue

@@ -21,7 +21,8 @@ import uuid
 
 import nbformat
 
-HIDDEN_RE = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+from ..notebook import DELIMITERS, Delimiters
+
 MISSING_NOTE = "# This cell was missing from your submission; the grader put it back.\n"
 
 
@@ -29,8 +30,9 @@ class UnreadableNotebook(Exception):
     """The file cannot be turned into a notebook; the message is for the student."""
 
 
-def _norm(src: str) -> str:
-    return "\n".join(line.rstrip() for line in HIDDEN_RE.sub("", src).strip().splitlines())
+def _norm(src: str, delimiters: Delimiters = DELIMITERS) -> str:
+    """A cell's source for matching: hidden tests out, trailing spaces and blank edges ignored."""
+    return "\n".join(line.rstrip() for line in delimiters.strip_hidden(src).strip().splitlines())
 
 
 def _text(value) -> str:
@@ -166,15 +168,15 @@ def _restored_cell(m: dict):
     return cell
 
 
-def _match_unlabelled(cell, masters: list, taken: set):
+def _match_unlabelled(cell, masters: list, taken: set, delimiters: Delimiters = DELIMITERS):
     """Master cell an unlabelled cell was copied from, or None."""
-    src = _norm(cell.source)
+    src = _norm(cell.source, delimiters)
     if not src:
         return None
     for m in masters:
         if m["name"] in taken:
             continue
-        if m["kind"] in ("test", "locked") and _norm(m["source"]) == src:
+        if m["kind"] in ("test", "locked") and _norm(m["source"], delimiters) == src:
             return m
     for m in masters:
         if m["name"] in taken or m["kind"] != "answer":
@@ -185,13 +187,13 @@ def _match_unlabelled(cell, masters: list, taken: set):
     for m in masters:
         if m["name"] in taken or m["kind"] not in ("test", "locked"):
             continue
-        ratio = difflib.SequenceMatcher(None, _norm(m["source"]), src).ratio()
+        ratio = difflib.SequenceMatcher(None, _norm(m["source"], delimiters), src).ratio()
         if ratio > best_ratio:
             best, best_ratio = m, ratio
     return best if best_ratio >= 0.9 else None
 
 
-def repair_cells(nb, masters: list, notes: list):
+def repair_cells(nb, masters: list, notes: list, delimiters: Delimiters = DELIMITERS):
     """Match cells to the master cells, restore metadata and missing cells, drop duplicates."""
     by_name = {m["name"]: m for m in masters}
     # 1. label every cell that belongs to a master cell
@@ -209,7 +211,7 @@ def repair_cells(nb, masters: list, notes: list):
     taken = {g for g in labels if g}
     for i, cell in enumerate(nb.cells):
         if labels[i] is None and cell.cell_type in ("code", "markdown", "raw"):
-            m = _match_unlabelled(cell, masters, taken)
+            m = _match_unlabelled(cell, masters, taken, delimiters)
             if m is not None and (m["cell_type"] == "code" or cell.cell_type != "code"):
                 labels[i] = m["name"]
                 taken.add(m["name"])
@@ -282,12 +284,12 @@ def repair_cells(nb, masters: list, notes: list):
     return nb
 
 
-def repair_notebook(data: bytes, masters: list):
+def repair_notebook(data: bytes, masters: list, delimiters: Delimiters = DELIMITERS):
     """Return ``(notebook_json_bytes, notes)``; raise :class:`UnreadableNotebook`."""
     notes: list[str] = []
     nb = load_notebook(data, notes)
     if masters:
-        nb = repair_cells(nb, masters, notes)
+        nb = repair_cells(nb, masters, notes, delimiters)
     try:
         nbformat.validate(nb)
     except nbformat.ValidationError as e:

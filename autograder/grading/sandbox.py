@@ -22,10 +22,11 @@ processes, file size, open files, no core dumps) and, when the grader runs as
 root, drops to an unprivileged per-task uid (Linux exempts root from
 RLIMIT_NPROC, so a fork bomb is only bounded for a non-root uid).
 
-Every limit lives in :class:`SandboxSettings`; override it with environment
-variables ``AUTOGRADER_SANDBOX`` (``auto``/``require``/``off``) and
-``AUTOGRADER_SANDBOX_<FIELD>`` (e.g. ``AUTOGRADER_SANDBOX_MEMORY_MB=2048``), or
-with ``c.Sandbox.<field> = ...`` in ``nbgrader_config.py``. Where bwrap is
+Every limit is a documented trait of :class:`Sandbox`, set with
+``c.Sandbox.<name> = ...`` in ``nbgrader_config.py``; the environment variables
+``AUTOGRADER_SANDBOX`` (``auto``/``require``/``off``) and
+``AUTOGRADER_SANDBOX_<NAME>`` (e.g. ``AUTOGRADER_SANDBOX_MEMORY_MB=2048``)
+override it for one run. Where bwrap is
 missing or cannot create namespaces (macOS, a container without user
 namespaces) grading runs unsandboxed in ``auto`` mode and every output says so;
 ``require`` makes that a per-student error instead.
@@ -45,6 +46,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from traitlets import Enum, Int, List, TraitError, Unicode
+from traitlets.config import Config, Configurable
+
 ENV_MODE = "AUTOGRADER_SANDBOX"
 ENV_PREFIX = "AUTOGRADER_SANDBOX_"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
@@ -59,21 +63,47 @@ class SandboxUnavailable(RuntimeError):
     """``AUTOGRADER_SANDBOX=require`` but bubblewrap cannot run here."""
 
 
+class Sandbox(Configurable):
+    """The kernel sandbox and its limits, per kernel (``c.Sandbox.<name>`` in nbgrader_config.py).
+
+    An ``AUTOGRADER_SANDBOX`` (mode) or ``AUTOGRADER_SANDBOX_<NAME>`` environment variable wins
+    over the config, so a TA can change one run without editing the course.
+    """
+
+    mode = Enum(["auto", "require", "off"], "auto", help=(
+        "auto: bubblewrap when it works here, else unsandboxed and every result says so; "
+        "require: a student whose kernel cannot be sandboxed is an error; off: no sandbox")).tag(config=True)
+    bwrap = Unicode("bwrap", help="the bubblewrap executable (name on PATH or a path)").tag(config=True)
+    memory_mb = Int(4096, help="address space per kernel in MB (RLIMIT_AS; torch alone maps ~1.5 GB)").tag(config=True)
+    cpu_seconds = Int(1200, help="CPU seconds per kernel (RLIMIT_CPU); the notebook budget is the wall-clock limit"
+                      ).tag(config=True)
+    max_processes = Int(256, help="processes and threads of the kernel's uid (RLIMIT_NPROC; torch and ZMQ start "
+                        "~20)").tag(config=True)
+    max_file_mb = Int(128, help="largest file the kernel may write, MB (RLIMIT_FSIZE)").tag(config=True)
+    max_open_files = Int(1024, help="open files (RLIMIT_NOFILE)").tag(config=True)
+    tmp_mb = Int(256, help="size of the kernel's private /tmp, MB").tag(config=True)
+    uid_base = Int(61000, help="grader running as root: kernels run as uid_base + (task hash % 4000)"
+                   ).tag(config=True)
+    packages = List(Unicode(), ["course_utils"], help="importable packages whose source folders are bound "
+                    "read-only (an editable install lives outside the venv)").tag(config=True)
+    extra_ro_paths = List(Unicode(), [], help="more folders the kernel may read").tag(config=True)
+
+
 @dataclass(frozen=True)
 class SandboxSettings:
-    """The one place for sandbox settings and limits (per kernel)."""
+    """The resolved settings of one run: :class:`Sandbox`'s traits, then the environment's overrides."""
 
-    mode: str = "auto"            # auto: sandbox when possible | require: fail without it | off
-    bwrap: str = "bwrap"          # executable name or path
-    memory_mb: int = 4096         # RLIMIT_AS; torch alone maps ~1.5 GB of address space
-    cpu_seconds: int = 1200       # RLIMIT_CPU; the notebook budget is the real wall-clock limit
-    max_processes: int = 256      # RLIMIT_NPROC (threads count too: torch and ZMQ start ~20)
-    max_file_mb: int = 128        # RLIMIT_FSIZE: largest file the kernel may write
-    max_open_files: int = 1024    # RLIMIT_NOFILE
-    tmp_mb: int = 256             # size of the private /tmp
-    uid_base: int = 61000         # grader running as root: kernels run as uid_base + (task hash % 4000)
-    packages: tuple = ("course_utils",)   # importable packages whose source folders are bound read-only
-    extra_ro_paths: tuple = ()    # more folders to expose read-only
+    mode: str
+    bwrap: str
+    memory_mb: int
+    cpu_seconds: int
+    max_processes: int
+    max_file_mb: int
+    max_open_files: int
+    tmp_mb: int
+    uid_base: int
+    packages: tuple
+    extra_ro_paths: tuple
 
     def describe(self) -> str:
         return (f"bubblewrap: no network, private /tmp, own pid namespace, read-only system; limits: memory "
@@ -81,7 +111,8 @@ class SandboxSettings:
                 f"{self.max_file_mb} MB")
 
 
-_OVERRIDES: dict = {}
+def _env_key(name: str) -> str:
+    return ENV_MODE if name == "mode" else ENV_PREFIX + name.upper()
 
 
 def configure(values: dict | None) -> None:
@@ -89,31 +120,40 @@ def configure(values: dict | None) -> None:
 
     An ``AUTOGRADER_SANDBOX*`` environment variable that is already set wins over the config.
     """
-    fields = {f.name: f for f in dataclasses.fields(SandboxSettings)}
-    for key, value in dict(values or {}).items():
-        if key not in fields:
-            raise ValueError(f"unknown sandbox setting c.Sandbox.{key}; known: {', '.join(sorted(fields))}")
-        env_key = ENV_MODE if key == "mode" else ENV_PREFIX + key.upper()
-        os.environ.setdefault(env_key, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value))
+    values = dict(values or {})
+    known = set(Sandbox.class_trait_names(config=True))
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown sandbox setting c.Sandbox.{unknown[0]}; known: {', '.join(sorted(known))}")
+    try:
+        checked = Sandbox(config=Config({"Sandbox": values}))  # traitlets checks each value's type
+    except TraitError as e:
+        raise ValueError(f"c.Sandbox: {e}") from None
+    for key in values:
+        value = getattr(checked, key)
+        os.environ.setdefault(_env_key(key), ",".join(map(str, value)) if isinstance(value, (list, tuple))
+                              else str(value))
     probe.cache_clear()
 
 
 def settings() -> SandboxSettings:
-    """Defaults, overridden by ``AUTOGRADER_SANDBOX*`` environment variables."""
+    """:class:`Sandbox`'s defaults, overridden by ``AUTOGRADER_SANDBOX*`` environment variables."""
+    defaults = Sandbox()
     kw = {}
-    for f in dataclasses.fields(SandboxSettings):
-        raw = os.environ.get(ENV_MODE if f.name == "mode" else ENV_PREFIX + f.name.upper())
-        if raw is None:
-            continue
-        if f.type in ("int", int):
-            try:
-                kw[f.name] = int(raw)
-            except ValueError:
-                raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r}: expected a whole number") from None
-        elif f.type in ("tuple", tuple):
-            kw[f.name] = tuple(p for p in raw.split(",") if p)
-        else:
-            kw[f.name] = raw
+    for name in Sandbox.class_trait_names(config=True):
+        value = getattr(defaults, name)
+        raw = os.environ.get(_env_key(name))
+        if raw is not None:
+            if isinstance(value, int):
+                try:
+                    value = int(raw)
+                except ValueError:
+                    raise ValueError(f"{_env_key(name)}={raw!r}: expected a whole number") from None
+            elif isinstance(value, (list, tuple)):
+                value = [p for p in raw.split(",") if p]
+            else:
+                value = raw
+        kw[name] = tuple(value) if isinstance(value, list) else value
     s = SandboxSettings(**kw)
     if s.mode not in ("auto", "require", "off"):
         raise ValueError(f"{ENV_MODE}={s.mode!r}: use auto, require or off")

@@ -35,6 +35,7 @@ from . import scratch as _scratch
 from . import kernel as _kernel
 from . import procs
 from .repair import UnreadableNotebook, repair_notebook
+from ..notebook import DELIMITERS, Delimiters
 from ..results import LOG_TAIL, Status, StudentResult, tests_from_cells
 
 #: Seconds allowed on top of the notebook budget for nbgrader and kernel start-up.
@@ -57,6 +58,7 @@ class GradeTask:
     launch: str = "auto"                 # "auto" | "forkserver" | "subprocess"
     templates: dict = field(default_factory=dict)  # notebook -> autograder.grading.reduce.template_info
     restrictions: tuple = ()             # the course's policy.Restriction rules (c.Policy.restrictions)
+    delimiters: Delimiters = DELIMITERS  # the course's solution/hidden-test delimiters (nbgrader_config.py)
 
 
 def submission_digest(notebooks: dict, timestamp: str | None) -> str:
@@ -187,13 +189,13 @@ def _grade(task: GradeTask, prep: dict) -> StudentResult:
             repairs.append(f"{name}.ipynb was not submitted: its tests score 0")
             continue
         try:
-            repaired[name], notes = repair_notebook(data, task.masters.get(name, []))
+            repaired[name], notes = repair_notebook(data, task.masters.get(name, []), task.delimiters)
         except UnreadableNotebook as e:
             return _result(task, Status.UNREADABLE, str(e), repairs=repairs)
         repairs.extend(notes if len(task.notebooks) == 1 else [f"{name}: {n}" for n in notes])
         # Run only student-authored code + locked cells; scan the student's code (autograder.grading.reduce).
         repaired[name], student_cells, info = reduce.graded_notebook(
-            repaired[name], task.masters.get(name, []), task.templates.get(name, {}))
+            repaired[name], task.masters.get(name, []), task.templates.get(name, {}), task.delimiters)
         scan = reduce.scan_submission(student_cells, task.masters.get(name, []), task.restrictions)
         prep.setdefault("policy", []).extend(
             dict(f.as_dict(), notebook=name) for f in scan.findings)

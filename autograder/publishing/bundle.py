@@ -20,6 +20,8 @@ from pathlib import Path
 
 import nbformat
 
+from ..notebook import DELIMITERS, Delimiters
+
 STUDENT_REQUIREMENTS = [
     "torch>=2.2",
     "numpy>=1.26",
@@ -59,7 +61,6 @@ Keep the file name `{assignment}.ipynb`. Run the whole notebook
 locked test cells: they are restored from the instructor's copy when grading.
 """
 
-_REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)(.*?)### END \1", re.S)
 # lines too generic to prove a leak (they also occur in stubs and helpers)
 _MIN_FRAGMENT = 16
 _COMPUTES = re.compile(r"[=+\-*/@\[]")
@@ -73,7 +74,7 @@ def _lines(text: str) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
 
 
-def solution_fragments(source_nb) -> set[str]:
+def solution_fragments(source_nb, delimiters: Delimiters = DELIMITERS) -> set[str]:
     """Distinctive pieces of every solution and hidden-test region.
 
     Two kinds: a single line that computes something (has an operator, and is
@@ -81,13 +82,13 @@ def solution_fragments(source_nb) -> set[str]:
     piece that also stands outside the regions (an import in the setup cell, a
     formula spelled out in a TODO comment) is public and proves nothing.
     """
-    public = "\n".join("\n".join(_lines(_REGION.sub("", cell.source))) for cell in source_nb.cells)
+    public = "\n".join("\n".join(_lines(delimiters.outside(cell.source))) for cell in source_nb.cells)
     fragments = set()
     for cell in source_nb.cells:
-        for match in _REGION.finditer(cell.source):
-            body = _lines(match.group(2))
+        for kind, lines in delimiters.regions(cell.source):
+            body = _lines("\n".join(lines))
             # single lines only from solutions: hidden tests are mostly generic checks
-            for line in (body if match.group(1) == "SOLUTION" else []):
+            for line in (body if kind == "solution" else []):
                 if len(line) >= _MIN_FRAGMENT and _COMPUTES.search(line) and line not in public:
                     fragments.add(line)
             for a, b in zip(body, body[1:]):
@@ -97,12 +98,12 @@ def solution_fragments(source_nb) -> set[str]:
     return fragments
 
 
-def find_leaks(files: dict[str, bytes], fragments: set[str]) -> list[str]:
+def find_leaks(files: dict[str, bytes], fragments: set[str], delimiters: Delimiters = DELIMITERS) -> list[str]:
     """``"<file>: <fragment>"`` for every fragment found in any file."""
     hits = []
     for name, data in files.items():
         raw = data.decode("utf-8", errors="replace")
-        if "BEGIN SOLUTION" in raw or "BEGIN HIDDEN TESTS" in raw:
+        if delimiters.opens(raw):
             hits.append(f"{name}: solution/hidden-test marker")
         if name.endswith(".ipynb"):
             import json
@@ -144,7 +145,8 @@ def build_bundle(course_root: Path, assignment: str, out_dir: Path) -> Path:
     files = bundle_files(course_root, assignment)
     src = course_root / "source" / assignment / f"{assignment}.ipynb"
     if src.is_file():
-        leaks = find_leaks(files, solution_fragments(nbformat.read(str(src), as_version=4)))
+        delimiters = Delimiters.for_course(course_root)
+        leaks = find_leaks(files, solution_fragments(nbformat.read(str(src), as_version=4), delimiters), delimiters)
         if leaks:
             raise BundleLeak(
                 f"refusing to bundle {assignment}: solution or hidden-test text found in "

@@ -24,7 +24,6 @@ sync       (check mode) the committed ``release/<a>/`` equals a fresh release
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -38,11 +37,11 @@ import nbformat
 from ..course import ensure_tool_path
 from ..grading.kernel import grading_env
 from ..notebook import solution_submission
-from .release import ReleaseError, _REGION, _files, release_differences, secret_lines, stage_assignment
+from ..notebook import Delimiters
+from .release import ReleaseError, _files, check_release_dir, release_differences, stage_assignment
 
 #: Gates in the order they run; ``sync`` only when checking a committed release.
 GATES = ("committed", "release", "leaks", "execute", "grades", "invert")
-MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
 VALIDATE_OK = "Success! Your notebook passes all the tests."
 INVERT_OK = "Success! The notebook does not pass any tests."
 #: Seconds any single nbgrader command may take before the gate gives up.
@@ -80,14 +79,14 @@ def nb_meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
-def plant_canaries(nb, canary: str) -> int:
-    """Insert a canary line after every BEGIN SOLUTION / BEGIN HIDDEN TESTS marker (in place)."""
+def plant_canaries(nb, canary: str, delimiters: Delimiters = Delimiters()) -> int:
+    """Insert a canary line after every line that opens a solution or hidden-test region (in place)."""
     planted = 0
     for cell in nb.cells:
         out = []
         for line in cell.source.split("\n"):
             out.append(line)
-            if "BEGIN SOLUTION" in line or "BEGIN HIDDEN TESTS" in line:
+            if delimiters.opens(line):
                 indent = line[: len(line) - len(line.lstrip())]
                 out.append(f"{indent}# {canary}" if cell.cell_type == "code" else canary)
                 planted += 1
@@ -190,32 +189,6 @@ def gate_committed(course_root: Path, assignment: str) -> GateResult:
                            f"source/{assignment}/{assignment}.ipynb`)"))
 
 
-def check_release_dir(release_dir: Path, source_nb=None) -> list:
-    """Problems of a generated release folder: markers, outputs, and lines that exist only in hidden regions."""
-    release_dir = Path(release_dir)
-    problems = []
-    texts = {}
-    for name in _files(release_dir):
-        texts[name] = (release_dir / name).read_bytes().decode("utf-8", errors="replace")
-        if MARKERS.search(texts[name]):
-            problems.append(f"release file {name} holds a solution/hidden-test marker")
-        if name.endswith(".ipynb"):
-            nb = nbformat.reads(texts[name], as_version=4)
-            cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.outputs]
-            if cells:
-                problems.append(f"release notebook {name} has outputs in cells {cells}")
-            # scan the decoded sources too: JSON escapes quotes and backslashes of the raw file
-            texts[name] += "\n" + "\n".join(c.source for c in nb.cells)
-    if source_nb is not None:
-        visible = "\n".join(_REGION.sub("", c.source) for c in source_nb.cells)
-        all_text = "\n".join(texts.values())
-        leaked = sorted(s for s in secret_lines(source_nb, visible) if s in all_text)
-        if leaked:
-            problems.append(f"{len(leaked)} line(s) that exist only inside solution/hidden-test regions appear in "
-                            f"the release, e.g. {leaked[0][:80]!r}")
-    return problems
-
-
 def gate_release(stage: Stage) -> GateResult:
     t0 = time.perf_counter()
     try:
@@ -238,10 +211,11 @@ def gate_leaks(stage: Stage, workdir: Path) -> GateResult:
            "and every hidden check between ### BEGIN HIDDEN TESTS and ### END HIDDEN TESTS in a test cell, each "
            "marker on its own line; keep solutions out of markdown cells and out of other files in "
            f"source/{a}/")
-    problems = check_release_dir(stage.release_dir, nbformat.read(str(stage.source_path), as_version=4))
+    delimiters = Delimiters.for_course(stage.course_root)
+    problems = check_release_dir(stage.release_dir, nbformat.read(str(stage.source_path), as_version=4), delimiters)
     canary = f"CANARY-{uuid.uuid4().hex}"
     src = nbformat.read(str(stage.source_path), as_version=4)
-    planted = plant_canaries(src, canary)
+    planted = plant_canaries(src, canary, delimiters)
     if planted < 2:
         problems.append(f"only {planted} solution/hidden-test region(s) found: expected solution and hidden-test "
                         "regions to plant canaries in")
@@ -257,7 +231,7 @@ def gate_leaks(stage: Stage, workdir: Path) -> GateResult:
         text = path.read_bytes().decode("utf-8", errors="replace")
         if canary in text:
             problems.append(f"a solution or hidden test leaked into {path.name} (canary found)")
-        if MARKERS.search(text):
+        if delimiters.has_marker(text):
             problems.append(f"{path.name} still holds a solution/hidden-test marker")
     return GateResult("leaks", a, not problems, time.perf_counter() - t0, problems, fix)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from threading import Lock
 
 from . import gates as gatesmod
-from .release import ASSIGNMENTS, available
+from .release import ReleaseError, available, guard_release, record_release
 
 DEFAULT_EXCHANGE = "/srv/nbgrader/exchange"  # nbgrader's own default for Exchange.root
 
@@ -195,9 +195,6 @@ def publish(root, assignments=None, *, exchange: bool = False, exchange_root: st
     """Gate, then publish; returns the exit code (0 published/checked, 1 a gate failed, 2 bad input)."""
     root = Path(root).resolve()
     known, _ = available(root, None)
-    extra = sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb")
-                   if p.parent.name == p.stem and p.parent.name not in ASSIGNMENTS)
-    known += extra
     if assignments:
         unknown = [a for a in assignments if a not in known]
         if unknown:
@@ -212,7 +209,10 @@ def publish(root, assignments=None, *, exchange: bool = False, exchange_root: st
         return 2
     try:
         info = {} if check else preflight(root, names, exchange, exchange_root, force, bundle_dir)
-    except PublishError as e:
+        if not check and not force:
+            for a in names:  # before minutes of gates: a release/ file someone edited is not silently replaced
+                guard_release(root, a, log=log)
+    except (PublishError, ReleaseError) as e:
         log(f"error: {e}")
         return 2
 
@@ -238,7 +238,10 @@ def publish(root, assignments=None, *, exchange: bool = False, exchange_root: st
             return 0
 
         for a in names:
+            if force:
+                guard_release(root, a, force=True, log=log)
             changed = _copy_release(workdir / a / "stage" / "release" / a, root / "release" / a)
+            record_release(root, a)
             log(f"release/{a}/ {'updated' if changed else 'unchanged'} (verified)")
         try:
             if exchange:

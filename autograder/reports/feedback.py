@@ -37,10 +37,9 @@ from nbformat.v4 import new_markdown_cell, new_notebook
 
 from ..course import Course, CourseError, graded_course
 from ..notebook import autograded_notebooks, error_message, is_test_cell
+from ..notebook import DELIMITERS, Delimiters
 from ..results import Status, StudentResult, load_results
 
-BEGIN_HIDDEN = "BEGIN HIDDEN TESTS"
-END_HIDDEN = "END HIDDEN TESTS"
 REDACTED = "[output not shown: it quoted hidden test code]"
 # Hidden lines shorter than this are too generic ("else:", "pass") to redact on sight.
 MIN_REDACT_LEN = 12
@@ -48,27 +47,17 @@ MIN_REDACT_LEN = 12
 
 # --------------------------------------------------------------------------- hidden regions
 
-def split_hidden(source: str, begin: str = BEGIN_HIDDEN, end: str = END_HIDDEN) -> tuple[str, list[str]]:
+def split_hidden(source: str, delimiters: Delimiters = DELIMITERS) -> tuple[str, list[str]]:
     """``(visible_source, hidden_lines)``; an unterminated region hides the rest of the cell."""
-    visible, hidden, inside = [], [], False
-    for line in source.split("\n"):
-        if begin in line:
-            inside = True
-        elif end in line:
-            inside = False
-        elif inside:
-            hidden.append(line)
-        else:
-            visible.append(line)
-    return "\n".join(visible).rstrip(), hidden
+    return delimiters.split_hidden(source)
 
 
-def hidden_lines(sources, visible_texts=()) -> set[str]:
+def hidden_lines(sources, visible_texts=(), delimiters: Delimiters = DELIMITERS) -> set[str]:
     """Distinctive hidden-test lines (stripped) that never occur in the visible material."""
     visible_lines = {ln.strip() for text in visible_texts for ln in text.split("\n")}
     out = set()
     for src in sources:
-        for line in split_hidden(src)[1]:
+        for line in split_hidden(src, delimiters)[1]:
             s = line.strip()
             if len(s) >= MIN_REDACT_LEN and s not in visible_lines:
                 out.add(s)
@@ -213,7 +202,8 @@ def summary_html(result: StudentResult, notebook: str | None = None) -> str:
     return head + table + note
 
 
-def sanitize_notebook(nb, result: StudentResult, secrets: set[str], tests: str = "visible"):
+def sanitize_notebook(nb, result: StudentResult, secrets: set[str], tests: str = "visible",
+                      delimiters: Delimiters = DELIMITERS):
     """A new notebook safe to show the student: see the module docstring for the rules."""
     scores = {t.name: t for t in result.tests}
     messages = _messages(result)
@@ -226,11 +216,11 @@ def sanitize_notebook(nb, result: StudentResult, secrets: set[str], tests: str =
         meta = cell.get("metadata", {}).get("nbgrader", {}) or {}
         if cell.cell_type == "code":
             new = nbformat.v4.new_code_cell(execution_count=cell.get("execution_count"))
-            if is_test_cell(cell) and result.status == "flagged" and split_hidden(cell.source)[1]:
+            if is_test_cell(cell) and result.status == "flagged" and split_hidden(cell.source, delimiters)[1]:
                 drop_outputs = True
             if is_test_cell(cell):
                 gid = meta.get("grade_id", "test")
-                visible, hidden = split_hidden(cell.source)
+                visible, hidden = split_hidden(cell.source, delimiters)
                 if tests == "placeholder" or not visible.strip():
                     new.source = f"# test cell {gid} (hidden)"
                 else:
@@ -306,8 +296,9 @@ def feedback_for_student(root: Path, result: StudentResult, tests: str = "visibl
         except Exception:
             nb = new_notebook()
         sources = [c.source for c in nb.cells if is_test_cell(c)] + gradebook_test_sources(root, a, notebook)
-        secrets = hidden_lines(sources, visible_texts=release_source_texts or [])
-        clean = sanitize_notebook(nb, result, secrets, tests=tests)
+        delimiters = Delimiters.for_course(root)
+        secrets = hidden_lines(sources, visible_texts=release_source_texts or [], delimiters=delimiters)
+        clean = sanitize_notebook(nb, result, secrets, tests=tests, delimiters=delimiters)
         html_text = render_html(clean, f"{a}: feedback for {sid}")
         nb_dest = root / "feedback" / sid / a / f"{notebook}.html"
         nb_dest.parent.mkdir(parents=True, exist_ok=True)

@@ -21,16 +21,28 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..course import read_ledger
 from ..results import Status, StudentResult, load_results
 
 TOP_MESSAGES = 5
+#: A check that fails with this error met the release's stub: the student has not written that function yet.
+NOT_ATTEMPTED = "NotImplementedError"
 # Statuses whose notebook never ran: they say nothing about any test. A timed-out or dead
 # kernel still ran the tests before the stop, and the tests after it failed for a reason.
 NOT_RUN = {s for s in Status if not s.ran}
 
 
-def build_report(results: list[StudentResult], assignment: str) -> dict:
-    """All the numbers of the report, JSON-ready."""
+def _not_attempted(message: str) -> bool:
+    return (message or "").startswith(NOT_ATTEMPTED)
+
+
+def build_report(results: list[StudentResult], assignment: str, names: dict | None = None) -> dict:
+    """All the numbers of the report, JSON-ready; ``names``: the LMS's names by student id (from collect).
+
+    A failure with ``NotImplementedError`` (the release's stub) counts as "not attempted", apart from
+    "attempted and wrong", so a class of blank notebooks does not hide which test the others struggle with.
+    """
+    names = names or {}
     graded = [r for r in results if r.status not in NOT_RUN]
     max_score = max((r.max_score for r in results), default=0.0)
     totals = [r.score for r in graded]
@@ -41,7 +53,7 @@ def build_report(results: list[StudentResult], assignment: str) -> dict:
             if t.name not in tests:
                 order.append(t.name)
                 tests[t.name] = {"name": t.name, "max_score": t.max_score, "attempts": 0, "passed": 0,
-                                 "partial": 0, "points": 0.0, "messages": Counter()}
+                                 "partial": 0, "points": 0.0, "messages": Counter(), "not_attempted": 0}
             if r.status in NOT_RUN:
                 continue
             d = tests[t.name]
@@ -49,6 +61,8 @@ def build_report(results: list[StudentResult], assignment: str) -> dict:
             d["points"] += t.score
             if t.passed:
                 d["passed"] += 1
+            elif _not_attempted(t.message):
+                d["not_attempted"] += 1
             else:
                 d["partial"] += 1 if t.score > 0 else 0
                 d["messages"][t.message or "(no message: failed without an error, e.g. stderr output)"] += 1
@@ -63,6 +77,9 @@ def build_report(results: list[StudentResult], assignment: str) -> dict:
             "mean_score": round(d["points"] / n, 4) if n else None,
             "top_failures": [{"message": m, "count": c} for m, c in d["messages"].most_common(TOP_MESSAGES)],
             "distinct_failures": len(d["messages"]),
+            "not_attempted": d["not_attempted"],
+            "attempted_pass_rate": (round(d["passed"] / (n - d["not_attempted"]), 4)
+                                    if n - d["not_attempted"] else None),
         })
     # worst first (pass rate, then mean share of the points); tests nobody attempted go last; then notebook order
     per_test.sort(key=lambda t: (t["pass_rate"] is None, t["pass_rate"] or 0,
@@ -91,7 +108,12 @@ def build_report(results: list[StudentResult], assignment: str) -> dict:
                        for r in results if r.status != Status.GRADED],
         "per_student": [{"student": r.student, "status": r.status, "score": r.score, "raw_score": r.raw_score,
                          "late_penalty": r.late_penalty, "max_score": r.max_score,
-                         "grading_seconds": r.seconds} for r in results],
+                         "grading_seconds": r.seconds, "name": names.get(r.student),
+                         "attempted": r.status not in NOT_RUN and any(not _not_attempted(t.message) for t in r.tests),
+                         "repairs": list(r.repairs)} for r in results],
+        "repaired": [{"student": r.student, "repairs": list(r.repairs)} for r in results if r.repairs],
+        "needs_review": [{"student": r.student, "reason": r.reason} for r in results
+                         if r.status == Status.NEEDS_REVIEW or "needs review:" in (r.reason or "")],
     }
 
 
@@ -167,8 +189,13 @@ def _f(x, digits=2):
     return "" if x is None else f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 
+def _who(student: str, names: dict) -> str:
+    return f"{names[student]} ({student})" if names.get(student) else student
+
+
 def render_html(report: dict, figs: dict, similarity_link: bool = False) -> str:
     e = html.escape
+    names = {p["student"]: p.get("name") for p in report["per_student"] if p.get("name")}
     a = report["assignment"]
     s = report["score"]
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{e(a)}: grading report</title>"
@@ -176,13 +203,16 @@ def render_html(report: dict, figs: dict, similarity_link: bool = False) -> str:
              f"<h1>{e(a)}: grading report</h1>"]
     if similarity_link:  # written by `python -m autograder similarity` (TA only, never sent to students)
         parts.append("<p>Code similarity between submissions: <a href='similarity.html'>similarity.html</a></p>")
-    worst = [t for t in report["tests"] if t["pass_rate"] is not None][:1]
-    if worst:
+    tried = [t for t in report["tests"] if t.get("attempted_pass_rate") is not None]
+    worst = sorted(tried, key=lambda t: t["attempted_pass_rate"])[:1]
+    if worst:  # among students who wrote the function: blank notebooks do not decide the headline
         t = worst[0]
         top = t["top_failures"][0]["message"] if t["top_failures"] else ""
+        tried_n = t["attempts"] - t["not_attempted"]
         parts.append(f"<p class='headline'>Hardest test: <code>{e(t['name'])}</code>, passed by "
-                     f"{t['passed']}/{t['attempts']} ({100 * t['pass_rate']:.0f}%)"
-                     + (f"; most common failure: <code>{e(top)}</code>" if top else "") + "</p>")
+                     f"{t['passed']}/{tried_n} students who attempted it ({100 * t['attempted_pass_rate']:.0f}%)"
+                     + (f"; most common failure: <code>{e(top)}</code>" if top else "")
+                     + (f"; {t['not_attempted']} did not attempt it" if t["not_attempted"] else "") + "</p>")
     counts = ", ".join(f"{e(k)}: {v}" for k, v in report["status_counts"].items())
     parts.append(f"<p>{report['students']} students ({counts}). Scores of the {report['ran']} notebooks that ran, "
                  f"out of {_f(report['max_score'])}: "
@@ -191,15 +221,17 @@ def render_html(report: dict, figs: dict, similarity_link: bool = False) -> str:
     parts.append(f"<h2>Score histogram</h2><img alt='score histogram' src='data:image/png;base64,{figs['histogram']}'>")
 
     parts.append("<h2>Tests, worst pass rate first</h2><table><tr><th>test</th><th class=num>pass rate</th>"
-                 "<th class=num>passed</th><th class=num>partial</th><th class=num>mean / max</th>"
-                 "<th>most common failure messages (count)</th></tr>")
+                 "<th class=num>passed</th><th class=num>not attempted</th><th class=num>partial</th>"
+                 "<th class=num>mean / max</th><th>most common failure messages of those who attempted it "
+                 "(count)</th></tr>")
     for t in report["tests"]:
         rate = "n/a" if t["pass_rate"] is None else f"{100 * t['pass_rate']:.0f}%"
         msgs = "<br>".join(f"<b>{m['count']}&times;</b> <code>{e(m['message'])}</code>" for m in t["top_failures"])
         if t["distinct_failures"] > len(t["top_failures"]):
             msgs += f"<br><i>{t['distinct_failures'] - len(t['top_failures'])} other message(s)</i>"
         parts.append(f"<tr><td><code>{e(t['name'])}</code></td><td class='num {_rate_class(t['pass_rate'])}'>{rate}"
-                     f"</td><td class=num>{t['passed']}/{t['attempts']}</td><td class=num>{t['partial']}</td>"
+                     f"</td><td class=num>{t['passed']}/{t['attempts']}</td><td class=num>{t['not_attempted']}</td>"
+                     f"<td class=num>{t['partial']}</td>"
                      f"<td class=num>{_f(t['mean_score'])} / {_f(t['max_score'])}</td><td>{msgs}</td></tr>")
     parts.append("</table>")
     parts.append(f"<img alt='pass rate per test' src='data:image/png;base64,{figs['pass_rate']}'>")
@@ -213,6 +245,21 @@ def render_html(report: dict, figs: dict, similarity_link: bool = False) -> str:
         parts.append("</table>")
     else:
         parts.append("<p>Every submission was graded.</p>")
+    if report["needs_review"]:
+        parts.append("<h2>Needs review: which notebook is the submission?</h2><p>collect kept the other notebooks "
+                     "aside in <code>collected/&lt;assignment&gt;/&lt;student&gt;/</code>.</p>"
+                     "<table><tr><th>student</th><th>why</th></tr>")
+        for n in report["needs_review"]:
+            parts.append(f"<tr><td>{e(_who(n['student'], names))}</td><td>{e(n['reason'] or '')}</td></tr>")
+        parts.append("</table>")
+    if report["repaired"]:
+        parts.append("<h2>Repaired notebooks</h2><p>What the grader fixed before grading (metadata, cell types, "
+                     "deleted test cells restored): check that the repair did not change what was graded.</p>"
+                     "<table><tr><th>student</th><th>repairs</th></tr>")
+        for n in report["repaired"]:
+            parts.append(f"<tr><td>{e(_who(n['student'], names))}</td><td>{'<br>'.join(e(x) for x in n['repairs'])}"
+                         "</td></tr>")
+        parts.append("</table>")
     if report["late"]:
         parts.append("<h2>Late submissions</h2><table><tr><th>student</th><th class=num>hours late</th>"
                      "<th class=num>penalty</th></tr>")
@@ -221,10 +268,14 @@ def render_html(report: dict, figs: dict, similarity_link: bool = False) -> str:
                          f"<td class=num>{_f(l['penalty'], 4)}</td></tr>")
         parts.append("</table>")
 
-    parts.append("<h2>Students</h2><table><tr><th>student</th><th>status</th><th class=num>score</th>"
+    parts.append("<h2>Students</h2><p>Each student links to their feedback page "
+                 "(<code>python -m autograder feedback</code> writes them).</p><table><tr><th>student</th>"
+                 "<th>status</th><th>attempted</th><th class=num>score</th>"
                  "<th class=num>late penalty</th><th class=num>grading time (s)</th></tr>")
     for p in report["per_student"]:
-        parts.append(f"<tr><td>{e(p['student'])}</td><td>{e(p['status'])}</td>"
+        link = f"feedback/{p['student']}.html"
+        parts.append(f"<tr><td><a href='{e(link, quote=True)}'>{e(_who(p['student'], names))}</a></td>"
+                     f"<td>{e(p['status'])}</td><td>{'yes' if p['attempted'] else 'no'}</td>"
                      f"<td class=num>{_f(p['score'])} / {_f(p['max_score'])}</td>"
                      f"<td class=num>{_f(p['late_penalty'], 4) if p['late_penalty'] else ''}</td>"
                      f"<td class=num>{_f(p['grading_seconds'], 1)}</td></tr>")
@@ -240,7 +291,8 @@ def write_report(root: Path, assignment: str, out_dir: Path | None = None) -> tu
     root = Path(root)
     out_dir = Path(out_dir) if out_dir else root / "grades" / assignment
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = build_report(load_results(root, assignment), assignment)
+    names = {sid: e.get("lms_name") for sid, e in read_ledger(root, assignment).items() if isinstance(e, dict)}
+    report = build_report(load_results(root, assignment), assignment, names)
     figs = figures(report)
     html_path = out_dir / "report.html"
     html_path.write_text(render_html(report, figs, (out_dir / "similarity.html").exists()))

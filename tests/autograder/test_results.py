@@ -37,8 +37,8 @@ def test_passed_means_full_points():
 
 
 def test_status_is_an_enum_with_the_documented_names():
-    assert [s.value for s in Status] == ["graded", "flagged", "timed_out", "kernel_died", "unreadable_notebook",
-                                         "missing", "error"]
+    assert [s.value for s in Status] == ["graded", "needs_review", "flagged", "timed_out", "kernel_died",
+                                         "unreadable_notebook", "missing", "error"]
     assert StudentResult("s", "a", status="timed_out").status is Status.TIMED_OUT
     with pytest.raises(ValueError):
         StudentResult("s", "a", status="done")
@@ -89,3 +89,14 @@ def test_an_unreadable_results_file_is_skipped(tmp_path):
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "x.json").write_text("{not json")
     assert R.read_results(tmp_path) == {}
+
+
+def test_needs_review_keeps_the_score_and_only_replaces_a_clean_status():
+    r = StudentResult("s", "a", tests=[TestResult("t", 2.0, 2.0)])
+    r.mark_for_review("two notebooks at the same time")
+    assert r.status is Status.NEEDS_REVIEW and r.score == 2.0 and r.reason == "two notebooks at the same time"
+    t = StudentResult("s", "a", status="timed_out", reason="cell 3 ran out of time")
+    t.mark_for_review("no notebook looks like the assignment")
+    assert t.status is Status.TIMED_OUT
+    assert t.reason == "cell 3 ran out of time; needs review: no notebook looks like the assignment"
+    assert StudentResult("s", "a").mark_for_review("").status is Status.GRADED

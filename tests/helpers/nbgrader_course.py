@@ -22,10 +22,11 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.notebook import SOLUTION_MARKER, solution_submission  # noqa: F401 (re-exported for tests)
+from autograder.course import discover_assignments
+from autograder.notebook import DELIMITERS, solution_submission  # noqa: F401 (re-exported for tests)
 
 REPO = Path(__file__).resolve().parents[2]
-ASSIGNMENTS = ["regularization", "gradients", "optimizers", "linear_classifier"]
+ASSIGNMENTS = discover_assignments(REPO)  # c.Syllabus.assignments: teaching order
 
 
 
@@ -81,7 +82,7 @@ def read_source(assignment: str, reduced: bool = False):
 
 
 def strip_solution_markers(source: str) -> str:
-    return SOLUTION_MARKER.sub("", source)
+    return DELIMITERS.strip_solution_markers(source)
 
 
 def answer_cells(nb) -> dict:
