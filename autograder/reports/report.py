@@ -189,6 +189,15 @@ def _f(x, digits=2):
     return "" if x is None else f"{x:.{digits}f}".rstrip("0").rstrip(".")
 
 
+def _list_section(parts: list, rows: list, names: dict, title: str, intro: str, column: str, cell) -> None:
+    """A titled two-column table (student, ``column``) of ``rows``; nothing when there are none."""
+    if not rows:
+        return
+    parts.append(f"<h2>{html.escape(title)}</h2><p>{intro}</p><table><tr><th>student</th><th>{column}</th></tr>")
+    parts += [f"<tr><td>{html.escape(_who(n['student'], names))}</td><td>{cell(n)}</td></tr>" for n in rows]
+    parts.append("</table>")
+
+
 def _who(student: str, names: dict) -> str:
     return f"{names[student]} ({student})" if names.get(student) else student
 
@@ -245,21 +254,13 @@ def render_html(report: dict, figs: dict, similarity_link: bool = False) -> str:
         parts.append("</table>")
     else:
         parts.append("<p>Every submission was graded.</p>")
-    if report["needs_review"]:
-        parts.append("<h2>Needs review: which notebook is the submission?</h2><p>collect kept the other notebooks "
-                     "aside in <code>collected/&lt;assignment&gt;/&lt;student&gt;/</code>.</p>"
-                     "<table><tr><th>student</th><th>why</th></tr>")
-        for n in report["needs_review"]:
-            parts.append(f"<tr><td>{e(_who(n['student'], names))}</td><td>{e(n['reason'] or '')}</td></tr>")
-        parts.append("</table>")
-    if report["repaired"]:
-        parts.append("<h2>Repaired notebooks</h2><p>What the grader fixed before grading (metadata, cell types, "
-                     "deleted test cells restored): check that the repair did not change what was graded.</p>"
-                     "<table><tr><th>student</th><th>repairs</th></tr>")
-        for n in report["repaired"]:
-            parts.append(f"<tr><td>{e(_who(n['student'], names))}</td><td>{'<br>'.join(e(x) for x in n['repairs'])}"
-                         "</td></tr>")
-        parts.append("</table>")
+    _list_section(parts, report["needs_review"], names, "Needs review: which notebook is the submission?",
+                  "collect kept the other notebooks aside in <code>collected/&lt;assignment&gt;/&lt;student&gt;/"
+                  "</code>.", "why", lambda n: e(n["reason"] or ""))
+    _list_section(parts, report["repaired"], names, "Repaired notebooks",
+                  "What the grader fixed before grading (metadata, cell types, deleted test cells restored): check "
+                  "that the repair did not change what was graded.", "repairs",
+                  lambda n: "<br>".join(e(x) for x in n["repairs"]))
     if report["late"]:
         parts.append("<h2>Late submissions</h2><table><tr><th>student</th><th class=num>hours late</th>"
                      "<th class=num>penalty</th></tr>")

@@ -21,7 +21,6 @@ import csv
 import fnmatch
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,6 +30,8 @@ from pathlib import Path
 from typing import Callable, Union
 
 import nbformat
+
+from tests.helpers.nbgrader_course import grading_env as _suite_env
 
 FILES = Path(__file__).resolve().parent / "files"
 ASSIGNMENT = "ps1"
@@ -126,15 +127,9 @@ def _materialize(src: Src, course: Path) -> bytes:
 # --- running ------------------------------------------------------------------------------------
 
 def grading_env() -> dict:
-    env = dict(os.environ)
+    """The test suite's grading environment, always headless (nbgrader's fixtures have no widgets)."""
+    env = _suite_env()
     env["COURSE_HEADLESS"] = "1"
-    env.setdefault("COURSE_DATASET", "digits")
-    env.pop("MPLBACKEND", None)
-    # nbgrader shells out to `alembic` (the venv's) when it creates a gradebook
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env.setdefault(var, "1")
-    env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
     return env
 
 
