@@ -66,7 +66,9 @@ def test_report_json_numbers(course_with_report):
     assert rates == sorted(rates)
     add_msgs = {m["message"]: m["count"] for m in tests["test_add"]["top_failures"]}
     assert add_msgs[f"AssertionError: {HINT_ADD}"] == 1
-    assert any("NotImplementedError" in m for m in add_msgs)
+    # the blank notebook's stub is "not attempted", apart from the failures of students who tried
+    assert not any("NotImplementedError" in m for m in add_msgs)
+    assert tests["test_add"]["not_attempted"] == 1 and tests["test_add"]["attempted_pass_rate"] == round(5 / 6, 4)
     scale_msgs = {m["message"] for m in tests["test_scale"]["top_failures"]}
     assert f"AssertionError: {HINT_SCALE}" in scale_msgs
     not_graded = {n["student"]: n for n in rep["not_graded"]}
