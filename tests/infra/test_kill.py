@@ -206,7 +206,8 @@ def runs(tmp_path_factory):
 
 def test_kills_hit_the_batch_at_different_points(runs):
     counts = dict(runs["log"])
-    assert counts["early"] == 0
+    # the first kill lands while the first grading processes run (a fast unreadable notebook may already be saved)
+    assert counts["early"] <= 1 and counts["early"] < counts["mid-batch"]
     assert not runs["good_after_pause"]  # killed inside its gradebook transaction: no result written
     assert counts["mid-batch"] >= counts["gradebook write"] + 2
     assert counts["mid-batch"] < 8, "the third kill came after the batch was done"
